@@ -1,0 +1,126 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+)
+
+// Client talks to a daemon over its unix socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the daemon listening on socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}
+	return &Client{socket: socket, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+}
+
+// ErrNotRunning is wrapped by every error caused by no daemon listening.
+var ErrNotRunning = errors.New("switchyard daemon is not running")
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://switchyard"+path, body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%w at %s (start it with `switchyard up`)", ErrNotRunning, c.socket)
+		}
+		return fmt.Errorf("talk to daemon at %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read reply: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e Error
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("daemon answered %s", resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode reply: %w", err)
+		}
+	}
+	return nil
+}
+
+// CreateNetwork creates a network.
+func (c *Client) CreateNetwork(ctx context.Context, req NetworkCreate) (Network, error) {
+	var n Network
+	return n, c.do(ctx, http.MethodPost, "/v1/networks", req, &n)
+}
+
+// Networks lists networks.
+func (c *Client) Networks(ctx context.Context) ([]Network, error) {
+	var ns []Network
+	return ns, c.do(ctx, http.MethodGet, "/v1/networks", nil, &ns)
+}
+
+// RemoveNetwork removes a network without endpoints.
+func (c *Client) RemoveNetwork(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/networks/"+url.PathEscape(name), nil, nil)
+}
+
+// Attach connects a namespace to a network.
+func (c *Client) Attach(ctx context.Context, network string, req EndpointCreate) (Endpoint, error) {
+	var e Endpoint
+	return e, c.do(ctx, http.MethodPost, "/v1/networks/"+url.PathEscape(network)+"/endpoints", req, &e)
+}
+
+// Detach removes an endpoint from a network.
+func (c *Client) Detach(ctx context.Context, network, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/networks/"+url.PathEscape(network)+"/endpoints/"+url.PathEscape(name), nil, nil)
+}
+
+// Endpoints lists endpoints, of one network when network is not empty.
+func (c *Client) Endpoints(ctx context.Context, network string) ([]Endpoint, error) {
+	var es []Endpoint
+	p := "/v1/endpoints"
+	if network != "" {
+		p += "?network=" + url.QueryEscape(network)
+	}
+	return es, c.do(ctx, http.MethodGet, p, nil, &es)
+}
+
+// FDB lists a network's forwarding table.
+func (c *Client) FDB(ctx context.Context, network string) ([]FDBEntry, error) {
+	var es []FDBEntry
+	return es, c.do(ctx, http.MethodGet, "/v1/networks/"+url.PathEscape(network)+"/fdb", nil, &es)
+}
+
+// Stats returns every network's counters.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	return s, c.do(ctx, http.MethodGet, "/v1/stats", nil, &s)
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchyard/switchyard/api"
+)
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func table(w io.Writer, header string, rows func(tw io.Writer)) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	return tw.Flush()
+}
+
+func cmdNetwork(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: switchyard network create|ls|rm ...")
+	}
+	switch args[0] {
+	case "create":
+		return cmdNetworkCreate(args[1:], out)
+	case "ls", "list":
+		return cmdNetworkLs(args[1:], out)
+	case "rm", "remove":
+		return cmdNetworkRm(args[1:], out)
+	}
+	return usagef("unknown network command %q (create, ls, rm)", args[0])
+}
+
+func cmdNetworkCreate(args []string, out io.Writer) error {
+	fs := newFlags("network create")
+	var cf clientFlags
+	var req api.NetworkCreate
+	cf.register(fs)
+	fs.StringVar(&req.Subnet, "subnet", "", "IPv4 subnet in CIDR form (required)")
+	fs.StringVar(&req.Gateway, "gateway", "", "gateway address (default: first address of the subnet)")
+	fs.Uint16Var(&req.VLAN, "vlan", 0, "802.1Q VLAN ID (1-4094): the network becomes a VLAN of the shared trunk-capable switch")
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID]")
+	if err != nil {
+		return err
+	}
+	req.Name = pos[0]
+	if req.Subnet == "" {
+		return usagef("network create: --subnet is required")
+	}
+	n, err := cf.client().CreateNetwork(context.Background(), req)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, n)
+	}
+	fmt.Fprintln(out, n.Name)
+	return nil
+}
+
+func cmdNetworkLs(args []string, out io.Writer) error {
+	fs := newFlags("network ls")
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parse(fs, args, 0, 0, "network ls"); err != nil {
+		return err
+	}
+	ns, err := cf.client().Networks(context.Background())
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, ns)
+	}
+	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tENDPOINTS", func(tw io.Writer) {
+		for _, n := range ns {
+			vlan := "-"
+			if n.VLAN != 0 {
+				vlan = fmt.Sprint(n.VLAN)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.Endpoints)
+		}
+	})
+}
+
+func cmdNetworkRm(args []string, out io.Writer) error {
+	fs := newFlags("network rm")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 1, -1, "network rm NAME...")
+	if err != nil {
+		return err
+	}
+	for _, name := range pos {
+		if err := cf.client().RemoveNetwork(context.Background(), name); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, name)
+	}
+	return nil
+}
+
+func cmdAttach(args []string, out io.Writer) error {
+	fs := newFlags("attach")
+	var cf clientFlags
+	var req api.EndpointCreate
+	cf.register(fs)
+	fs.StringVar(&req.Name, "name", "", "endpoint name (default: the netns name)")
+	fs.StringVar(&req.IP, "ip", "", "address in the subnet (default: the lowest free one)")
+	fs.StringVar(&req.MAC, "mac", "", "interface MAC address (default: random)")
+	fs.StringVar(&req.IfName, "ifname", "", "interface name in the netns (default: the first free ethN)")
+	fs.IntVar(&req.MTU, "mtu", 0, "interface MTU (1500)")
+	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N]")
+	if err != nil {
+		return err
+	}
+	req.Netns = pos[1]
+	ep, err := cf.client().Attach(context.Background(), pos[0], req)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, ep)
+	}
+	fmt.Fprintf(out, "%s %s %s %s\n", ep.Name, ep.IfName, ep.IP, ep.MAC)
+	return nil
+}
+
+func cmdDetach(args []string, out io.Writer) error {
+	fs := newFlags("detach")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 2, 2, "detach NETWORK NAME")
+	if err != nil {
+		return err
+	}
+	if err := cf.client().Detach(context.Background(), pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, pos[1])
+	return nil
+}
+
+func cmdEndpoints(args []string, out io.Writer) error {
+	fs := newFlags("endpoints")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 0, 1, "endpoints [NETWORK]")
+	if err != nil {
+		return err
+	}
+	network := ""
+	if len(pos) == 1 {
+		network = pos[0]
+	}
+	eps, err := cf.client().Endpoints(context.Background(), network)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, eps)
+	}
+	return table(out, "NETWORK\tNAME\tNETNS\tIFNAME\tIP\tMAC\tMTU", func(tw io.Writer) {
+		for _, e := range eps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Network, e.Name, e.Netns, e.IfName, e.IP, e.MAC, e.MTU)
+		}
+	})
+}
+
+func cmdFDB(args []string, out io.Writer) error {
+	fs := newFlags("fdb")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 1, 1, "fdb NETWORK")
+	if err != nil {
+		return err
+	}
+	es, err := cf.client().FDB(context.Background(), pos[0])
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, es)
+	}
+	return table(out, "MAC\tVLAN\tPORT\tAGE", func(tw io.Writer) {
+		for _, e := range es {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.MAC, e.VLAN, e.Port, e.Age.Round(time.Second))
+		}
+	})
+}
+
+func cmdStats(args []string, out io.Writer) error {
+	fs := newFlags("stats")
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parse(fs, args, 0, 0, "stats"); err != nil {
+		return err
+	}
+	st, err := cf.client().Stats(context.Background())
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, st)
+	}
+	return table(out, "NETWORK\tPORT\tRX FRAMES\tRX BYTES\tRX DROPS\tTX FRAMES\tTX BYTES\tTX DROPS\tERRORS", func(tw io.Writer) {
+		for _, n := range st.Networks {
+			for _, p := range n.Ports {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, p.Name, p.RxFrames, p.RxBytes, p.RxDrops, p.TxFrames, p.TxBytes, p.TxDrops, p.Errors)
+			}
+		}
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS")
+		for _, n := range st.Networks {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods)
+		}
+	})
+}

@@ -1,0 +1,135 @@
+// Command switchyard is Docker-style container networking in userspace: a
+// daemon (`switchyard up`) running one learning switch per network with TAP
+// ports inside network namespaces, and the client commands that drive it.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/switchyard/switchyard/api"
+)
+
+const usage = `switchyard: container networking in userspace
+
+Usage:
+  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [flags]
+  switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID]
+  switchyard network ls
+  switchyard network rm NAME
+  switchyard attach NETWORK NETNS [--name NAME] [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N]
+  switchyard detach NETWORK NAME
+  switchyard endpoints [NETWORK]
+  switchyard fdb NETWORK
+  switchyard stats
+  switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
+
+NETNS is a path (/var/run/netns/X), a name under /var/run/netns, or pid:N.
+Client commands take --socket PATH (default $SWITCHYARD_SOCKET or
+` + api.DefaultSocket + `) and --json for machine-readable output.
+Run 'switchyard COMMAND --help' for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a command line and returns the exit status: 0 success,
+// 1 failure, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "up":
+		err = cmdUp(rest, log)
+	case "network":
+		err = cmdNetwork(rest, stdout)
+	case "attach":
+		err = cmdAttach(rest, stdout)
+	case "detach":
+		err = cmdDetach(rest, stdout)
+	case "endpoints":
+		err = cmdEndpoints(rest, stdout)
+	case "fdb":
+		err = cmdFDB(rest, stdout)
+	case "stats":
+		err = cmdStats(rest, stdout)
+	case "bench":
+		return benchMain(rest, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "switchyard: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	return exitStatus(err, stderr)
+}
+
+// usageError marks a bad command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "switchyard: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// clientFlags are the flags every client command shares.
+type clientFlags struct {
+	socket string
+	json   bool
+}
+
+func (c *clientFlags) register(fs *pflag.FlagSet) {
+	def := os.Getenv("SWITCHYARD_SOCKET")
+	if def == "" {
+		def = api.DefaultSocket
+	}
+	fs.StringVar(&c.socket, "socket", def, "daemon control socket ($SWITCHYARD_SOCKET)")
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+}
+
+func (c *clientFlags) client() *api.Client { return api.NewClient(c.socket) }
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	return fs
+}
+
+// parse parses args and checks the number of positional arguments.
+func parse(fs *pflag.FlagSet, args []string, min, max int, what string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usagef("%s: %v", fs.Name(), err)
+	}
+	pos := fs.Args()
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, usagef("usage: switchyard %s %s", fs.Name(), what)
+	}
+	return pos, nil
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/daemon"
+)
+
+// cmdUp runs the daemon in the foreground until SIGINT/SIGTERM.
+func cmdUp(args []string, log *slog.Logger) error {
+	fs := newFlags("up")
+	var (
+		config, socket, subnet, gateway string
+		ageing                          time.Duration
+		fdbMax, queueLen, txq           int
+		plain, debug                    bool
+	)
+	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
+	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
+	fs.StringVar(&subnet, "subnet", "", "subnet of the default network (10.90.0.0/24)")
+	fs.StringVar(&gateway, "gateway", "", "gateway of the default network (10.90.0.1)")
+	fs.DurationVar(&ageing, "ageing", 0, "forwarding table ageing time (300s)")
+	fs.IntVar(&fdbMax, "fdb-max", 0, "forwarding table size cap per switch (8192)")
+	fs.IntVar(&queueLen, "queue-len", 0, "egress queue length per port, frames (512)")
+	fs.IntVar(&txq, "txqueuelen", 0, "txqueuelen of the TAP interfaces (10000)")
+	fs.BoolVar(&plain, "plain-tap", false, "open TAPs without virtio-net header (no offloads)")
+	fs.BoolVar(&debug, "debug", false, "log at debug level")
+	if _, err := parse(fs, args, 0, 0, "up [flags]"); err != nil {
+		return err
+	}
+	cfg := daemon.Config{}
+	if config != "" {
+		data, err := os.ReadFile(config)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if cfg, err = daemon.ParseConfig(data); err != nil {
+			return err
+		}
+	}
+	if env := os.Getenv("SWITCHYARD_SOCKET"); env != "" && cfg.Socket == "" {
+		cfg.Socket = env
+	}
+	if socket != "" {
+		cfg.Socket = socket
+	}
+	if subnet != "" || gateway != "" {
+		if cfg.Networks == nil {
+			cfg.Networks = []daemon.NetworkConfig{daemon.DefaultNetwork}
+		}
+		def := &cfg.Networks[0]
+		if subnet != "" {
+			def.Subnet, def.Gateway = subnet, ""
+		}
+		if gateway != "" {
+			def.Gateway = gateway
+		}
+	}
+	setIf(&cfg.FDBMax, fdbMax)
+	setIf(&cfg.QueueLen, queueLen)
+	setIf(&cfg.TxQueueLen, txq)
+	if ageing != 0 {
+		cfg.AgeingTime = daemon.Duration(ageing)
+	}
+	cfg.PlainTAP = cfg.PlainTAP || plain
+	if debug {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cfg.Log = log
+	return serve(cfg)
+}
+
+func setIf(dst *int, v int) {
+	if v != 0 {
+		*dst = v
+	}
+}
+
+func serve(cfg daemon.Config) error {
+	d, err := daemon.New(cfg, nil)
+	if err != nil {
+		return err
+	}
+	cfg = d.Config()
+	ln, err := daemon.Listen(cfg.Socket)
+	if err != nil {
+		d.Close()
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg.Log.Info("switchyard up", "socket", cfg.Socket, "networks", len(cfg.Networks))
+	err = d.Serve(ctx, ln)
+	cfg.Log.Info("switchyard down")
+	return err
+}

@@ -1,0 +1,146 @@
+// Package daemon is switchyard's control plane: it owns the networks (one
+// switch each), their address pools and endpoints (TAP ports inside network
+// namespaces), and serves the HTTP+JSON control API on a unix socket.
+package daemon
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/switchyard/switchyard/api"
+)
+
+// NetworkConfig describes a network to create at start-up.
+type NetworkConfig struct {
+	Name    string `json:"name"`
+	Subnet  string `json:"subnet"`
+	Gateway string `json:"gateway,omitempty"`
+	VLAN    uint16 `json:"vlan,omitempty"`
+}
+
+// Config is the daemon's configuration; the zero value of a field means
+// its default. It is also the format of `switchyard up --config FILE`.
+type Config struct {
+	// Socket is the control socket path (api.DefaultSocket).
+	Socket string `json:"socket,omitempty"`
+	// Networks are created at start-up and cannot be removed; nil means
+	// the embedded default network (DefaultNetwork).
+	Networks []NetworkConfig `json:"networks,omitempty"`
+	// AgeingTime is the forwarding table ageing time (300s).
+	AgeingTime Duration `json:"ageing_time,omitempty"`
+	// FDBMax caps each switch's forwarding table (8192).
+	FDBMax int `json:"fdb_max,omitempty"`
+	// QueueLen is each port's egress queue length in frames (512).
+	QueueLen int `json:"queue_len,omitempty"`
+	// PlainTAP opens TAP devices without the virtio-net header (no offloads).
+	PlainTAP bool `json:"plain_tap,omitempty"`
+	// TxQueueLen is the TAP interfaces' txqueuelen (10000).
+	TxQueueLen int `json:"txqueuelen,omitempty"`
+	// Log receives the daemon's logs; nil discards them.
+	Log *slog.Logger `json:"-"`
+}
+
+// DefaultNetwork is the embedded default network `switchyard up` creates.
+var DefaultNetwork = NetworkConfig{Name: "default", Subnet: "10.90.0.0/24", Gateway: "10.90.0.1"}
+
+// Duration is a time.Duration that reads and writes as "300s" in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON accepts a Go duration string such as "5m" or "300s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"300s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// ParseConfig decodes a JSON configuration, refusing unknown fields.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) setDefaults() {
+	if c.Socket == "" {
+		c.Socket = api.DefaultSocket
+	}
+	if c.Networks == nil {
+		c.Networks = []NetworkConfig{DefaultNetwork}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *Config) validate() error {
+	if c.AgeingTime < 0 || c.FDBMax < 0 || c.QueueLen < 0 || c.TxQueueLen < 0 {
+		return fmt.Errorf("config: ageing_time, fdb_max, queue_len and txqueuelen must not be negative")
+	}
+	for _, n := range c.Networks {
+		if _, _, err := parseNetwork(api.NetworkCreate(n)); err != nil {
+			return fmt.Errorf("config: network %q: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// parseNetwork checks a network request and returns its subnet and gateway.
+func parseNetwork(req api.NetworkCreate) (netip.Prefix, netip.Addr, error) {
+	if err := checkName("network", req.Name); err != nil {
+		return netip.Prefix{}, netip.Addr{}, err
+	}
+	if req.Subnet == "" {
+		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("network %q: --subnet is required", req.Name)
+	}
+	subnet, err := netip.ParsePrefix(req.Subnet)
+	if err != nil {
+		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad subnet %q: %w", req.Subnet, err)
+	}
+	var gw netip.Addr
+	if req.Gateway != "" {
+		if gw, err = netip.ParseAddr(req.Gateway); err != nil {
+			return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad gateway %q: %w", req.Gateway, err)
+		}
+	}
+	if req.VLAN > 4094 {
+		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad vlan %d: valid IDs are 1-4094", req.VLAN)
+	}
+	return subnet, gw, nil
+}
+
+// checkName accepts names made of letters, digits, '.', '_' and '-',
+// starting with a letter or digit, up to 64 bytes (Docker's rule).
+func checkName(kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s name is empty", kind)
+	}
+	if len(name) > 64 {
+		return fmt.Errorf("%s name %q is longer than 64 bytes", kind, name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			i > 0 && (r == '.' || r == '_' || r == '-')
+		if !ok {
+			return fmt.Errorf("invalid %s name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", kind, name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/ipam"
+	"github.com/switchyard/switchyard/port"
+	vswitch "github.com/switchyard/switchyard/switch"
+	"github.com/switchyard/switchyard/tap"
+)
+
+// Errors the API maps to HTTP statuses; every daemon error wraps one.
+var (
+	ErrInvalid  = errors.New("invalid request")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Device is an endpoint's port as the daemon needs it: a TAP device, or a
+// fake in tests.
+type Device interface {
+	port.Port
+	MAC() net.HardwareAddr
+}
+
+// OpenFunc creates an endpoint's device; tests replace the TAP opener.
+type OpenFunc func(tap.Config) (Device, error)
+
+// OpenTAP opens a real TAP device.
+func OpenTAP(c tap.Config) (Device, error) {
+	d, err := tap.Open(c)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Daemon holds the networks and endpoints. Its methods are safe for
+// concurrent use; control operations are serialised by one mutex (the
+// data path never takes it).
+type Daemon struct {
+	cfg  Config
+	open OpenFunc
+
+	mu       sync.Mutex
+	networks map[string]*network
+	vlanSw   *vswitch.Switch // shared by every network with a VLAN ID
+	closed   bool
+}
+
+// New builds a daemon with the configured built-in networks. open nil means
+// OpenTAP.
+func New(cfg Config, open OpenFunc) (*Daemon, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if open == nil {
+		open = OpenTAP
+	}
+	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{}}
+	for _, nc := range cfg.Networks {
+		if _, err := d.createNetwork(api.NetworkCreate(nc), true); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+		}
+	}
+	return d, nil
+}
+
+// Config returns the daemon's effective configuration.
+func (d *Daemon) Config() Config { return d.cfg }
+
+func (d *Daemon) switchConfig(name string) vswitch.Config {
+	return vswitch.Config{
+		Name: name, AgeingTime: time.Duration(d.cfg.AgeingTime), MaxEntries: d.cfg.FDBMax,
+		QueueLen: d.cfg.QueueLen, Log: d.cfg.Log,
+	}
+}
+
+// CreateNetwork creates a user-defined network.
+func (d *Daemon) CreateNetwork(req api.NetworkCreate) (api.Network, error) {
+	return d.createNetwork(req, false)
+}
+
+func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network, error) {
+	subnet, gw, err := parseNetwork(req)
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	pool, err := ipam.New(subnet, gw)
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return api.Network{}, errors.New("daemon is shutting down")
+	}
+	if _, ok := d.networks[req.Name]; ok {
+		return api.Network{}, fmt.Errorf("%w: network %q already exists", ErrConflict, req.Name)
+	}
+	for _, o := range d.networks {
+		if o.subnet.Overlaps(subnet) {
+			return api.Network{}, fmt.Errorf("%w: subnet %s overlaps network %q (%s)", ErrConflict, subnet, o.name, o.subnet)
+		}
+		if req.VLAN != 0 && o.vlan == req.VLAN {
+			return api.Network{}, fmt.Errorf("%w: vlan %d is used by network %q", ErrConflict, req.VLAN, o.name)
+		}
+	}
+	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool,
+		endpoints: map[string]*endpoint{}}
+	if req.VLAN == 0 {
+		n.sw = vswitch.New(d.switchConfig(req.Name))
+	} else {
+		if d.vlanSw == nil {
+			d.vlanSw = vswitch.New(d.switchConfig("vlans"))
+		}
+		n.sw = d.vlanSw
+	}
+	d.networks[req.Name] = n
+	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(), "vlan", n.vlan)
+	return n.describe(), nil
+}
+
+// RemoveNetwork removes a user-defined network without endpoints.
+func (d *Daemon) RemoveNetwork(name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.network(name)
+	if err != nil {
+		return err
+	}
+	if n.builtin {
+		return fmt.Errorf("%w: %q is a pre-defined network and cannot be removed", ErrConflict, name)
+	}
+	if len(n.endpoints) > 0 {
+		return fmt.Errorf("%w: network %q has active endpoints", ErrConflict, name)
+	}
+	if n.vlan == 0 {
+		n.sw.Close()
+	}
+	delete(d.networks, name)
+	d.cfg.Log.Info("network removed", "network", name)
+	return nil
+}
+
+// Networks lists the networks sorted by name.
+func (d *Daemon) Networks() []api.Network {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]api.Network, 0, len(d.networks))
+	for _, n := range d.networks {
+		out = append(out, n.describe())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// network returns a network by name; d.mu must be held.
+func (d *Daemon) network(name string) (*network, error) {
+	n, ok := d.networks[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: network %q not found", ErrNotFound, name)
+	}
+	return n, nil
+}
+
+// Close detaches every endpoint (removing its TAP) and stops the switches.
+func (d *Daemon) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			d.detach(n, ep)
+		}
+		if n.vlan == 0 {
+			n.sw.Close()
+		}
+	}
+	if d.vlanSw != nil {
+		d.vlanSw.Close()
+	}
+	d.networks = map[string]*network{}
+}
+
+// network is one broadcast domain with its address pool and endpoints.
+type network struct {
+	name      string
+	subnet    netip.Prefix
+	vlan      uint16
+	builtin   bool
+	sw        *vswitch.Switch
+	pool      *ipam.Pool
+	endpoints map[string]*endpoint
+}
+
+func (n *network) describe() api.Network {
+	return api.Network{Name: n.name, Subnet: n.subnet.String(), Gateway: n.pool.Gateway().String(),
+		VLAN: n.vlan, Builtin: n.builtin, Endpoints: len(n.endpoints)}
+}

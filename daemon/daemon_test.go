@@ -1,0 +1,194 @@
+package daemon
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/port"
+	"github.com/switchyard/switchyard/tap"
+)
+
+// fakeDev is a port.Fake with a MAC, standing in for a TAP device.
+type fakeDev struct {
+	*port.Fake
+	mac net.HardwareAddr
+	cfg tap.Config
+}
+
+func (f *fakeDev) MAC() net.HardwareAddr { return f.mac }
+
+// fakeOpener records opened devices and can be told to fail.
+type fakeOpener struct {
+	opened []*fakeDev
+	fail   error
+}
+
+func (o *fakeOpener) open(c tap.Config) (Device, error) {
+	if o.fail != nil {
+		return nil, o.fail
+	}
+	mac := c.MAC
+	if mac == nil {
+		mac = net.HardwareAddr{2, 0, 0, 0, 0, byte(len(o.opened) + 1)}
+	}
+	d := &fakeDev{Fake: port.NewFake(port.Info{Name: c.Name, MTU: c.MTU}, false), mac: mac, cfg: c}
+	o.opened = append(o.opened, d)
+	return d, nil
+}
+
+// selfNS is a network namespace file any user can name.
+const selfNS = "/proc/self/ns/net"
+
+func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
+	t.Helper()
+	o := &fakeOpener{}
+	d, err := New(Config{}, o.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d, o
+}
+
+func TestDefaultNetworkAndCreate(t *testing.T) {
+	d, _ := newTestDaemon(t)
+	ns := d.Networks()
+	if len(ns) != 1 || ns[0].Name != "default" || ns[0].Subnet != "10.90.0.0/24" || ns[0].Gateway != "10.90.0.1" {
+		t.Fatalf("default network: %+v", ns)
+	}
+	n, err := d.CreateNetwork(api.NetworkCreate{Name: "blue", Subnet: "10.91.0.0/24"})
+	if err != nil || n.Gateway != "10.91.0.1" {
+		t.Fatalf("create: %+v %v", n, err)
+	}
+	cases := []struct {
+		req  api.NetworkCreate
+		want error
+		msg  string
+	}{
+		{api.NetworkCreate{Name: "blue", Subnet: "10.92.0.0/24"}, ErrConflict, "already exists"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.91.0.128/25"}, ErrConflict, "overlaps"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.93.0.0/33"}, ErrInvalid, "bad subnet"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.93.0.1/24"}, ErrInvalid, "host bits"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.93.0.0/24", Gateway: "10.94.0.1"}, ErrInvalid, "outside"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.93.0.0/24", Gateway: "x"}, ErrInvalid, "bad gateway"},
+		{api.NetworkCreate{Name: "red", Subnet: "10.93.0.0/24", VLAN: 4095}, ErrInvalid, "bad vlan"},
+		{api.NetworkCreate{Name: "bad/name", Subnet: "10.93.0.0/24"}, ErrInvalid, "invalid network name"},
+		{api.NetworkCreate{Name: "red"}, ErrInvalid, "--subnet is required"},
+	}
+	for _, tc := range cases {
+		_, err := d.CreateNetwork(tc.req)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("create %+v: %v, want %v containing %q", tc.req, err, tc.want, tc.msg)
+		}
+	}
+	if err := d.RemoveNetwork("default"); !errors.Is(err, ErrConflict) {
+		t.Errorf("removing the default network: %v", err)
+	}
+	if err := d.RemoveNetwork("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removing an unknown network: %v", err)
+	}
+	if err := d.RemoveNetwork("blue"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVLANNetworksShareOneSwitch(t *testing.T) {
+	d, _ := newTestDaemon(t)
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "v10", Subnet: "10.10.0.0/24", VLAN: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "v20", Subnet: "10.20.0.0/24", VLAN: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "v10b", Subnet: "10.30.0.0/24", VLAN: 10}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second network on VLAN 10: %v", err)
+	}
+	if d.networks["v10"].sw != d.networks["v20"].sw {
+		t.Fatal("VLAN networks do not share the trunk-capable switch")
+	}
+}
+
+func TestAttachAllocatesAndReuses(t *testing.T) {
+	d, o := newTestDaemon(t)
+	ep, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.IP != "10.90.0.2/24" || !ep.DefaultRoute || o.opened[0].cfg.Gateway.String() != "10.90.0.1" {
+		t.Fatalf("first endpoint: %+v (gateway %v)", ep, o.opened[0].cfg.Gateway)
+	}
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "blue", Subnet: "10.91.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	ep2, err := d.Attach("blue", api.EndpointCreate{Netns: selfNS, Name: "a", IP: "10.91.0.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep2.DefaultRoute || o.opened[1].cfg.Gateway.IsValid() || ep2.IfName == ep.IfName {
+		t.Fatalf("second network of the same netns: %+v", ep2)
+	}
+	if err := d.Detach("default", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !o.opened[0].Closed() {
+		t.Fatal("detach did not close the device")
+	}
+	ep3, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "b"})
+	if err != nil || ep3.IP != "10.90.0.2/24" {
+		t.Fatalf("released address not reused: %+v %v", ep3, err)
+	}
+	eps, _ := d.Endpoints("")
+	if len(eps) != 2 {
+		t.Fatalf("endpoints: %+v", eps)
+	}
+}
+
+func TestAttachBadInputLeavesNothing(t *testing.T) {
+	d, o := newTestDaemon(t)
+	if _, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "a", IP: "10.90.0.5", MAC: "02:00:00:00:00:09"}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		network string
+		req     api.EndpointCreate
+		want    error
+		msg     string
+	}{
+		{"nope", api.EndpointCreate{Netns: selfNS}, ErrNotFound, "network \"nope\" not found"},
+		{"default", api.EndpointCreate{Netns: "no-such-netns-xyz"}, ErrInvalid, "no-such-netns-xyz"},
+		{"default", api.EndpointCreate{}, ErrInvalid, "namespace is required"},
+		{"default", api.EndpointCreate{Netns: selfNS, Name: "a"}, ErrConflict, "already exists"},
+		{"default", api.EndpointCreate{Netns: selfNS, Name: "b"}, ErrConflict, "already attached"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", IP: "10.90.0.5"}, ErrConflict, "in use"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b"}, ErrConflict, "already attached"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", IP: "10.99.0.5"}, ErrInvalid, "outside the subnet"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", IP: "banana"}, ErrInvalid, "bad IP"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", MAC: "zz"}, ErrInvalid, "bad MAC"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", MAC: "02:00:00:00:00:09"}, ErrConflict, "used by endpoint"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "b", MTU: 10}, ErrInvalid, "MTU"},
+		{"default", api.EndpointCreate{Netns: "/proc/thread-self/ns/net", Name: "-b"}, ErrInvalid, "invalid endpoint name"},
+	}
+	for _, tc := range cases {
+		_, err := d.Attach(tc.network, tc.req)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("attach %s %+v: %v, want %v containing %q", tc.network, tc.req, err, tc.want, tc.msg)
+		}
+	}
+	// A failing device open releases the address it had reserved.
+	o.fail = errors.New("boom")
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "blue", Subnet: "10.91.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Attach("blue", api.EndpointCreate{Netns: selfNS, Name: "b", IP: "10.91.0.6"}); err == nil {
+		t.Fatal("attach with a failing opener succeeded")
+	}
+	if d.networks["blue"].pool.InUse(mustAddr("10.91.0.6")) {
+		t.Fatal("failed attach kept its address")
+	}
+	if len(o.opened) != 1 {
+		t.Fatalf("%d devices opened, want 1", len(o.opened))
+	}
+}

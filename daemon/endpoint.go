@@ -1,0 +1,274 @@
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/nsutil"
+	vswitch "github.com/switchyard/switchyard/switch"
+	"github.com/switchyard/switchyard/tap"
+)
+
+// endpoint is one namespace's interface on one network.
+type endpoint struct {
+	info   api.Endpoint
+	nsPath string
+	ns     nsKey
+	addr   netip.Addr
+	mac    net.HardwareAddr
+	port   vswitch.PortID
+}
+
+// attachPlan is a validated attach request.
+type attachPlan struct {
+	name, nsPath, ifname string
+	ns                   nsKey
+	mac                  net.HardwareAddr
+	ip                   netip.Addr
+	mtu                  int
+}
+
+// Attach creates a TAP in the namespace, connects it to the network and
+// gives it an address. On any failure nothing is left behind.
+func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.network(network)
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	plan, err := d.plan(n, req)
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	addr := plan.ip
+	if addr.IsValid() {
+		err = n.pool.Reserve(addr)
+	} else {
+		addr, err = n.pool.Allocate()
+	}
+	if err != nil {
+		return api.Endpoint{}, fmt.Errorf("%w: network %q: %w", ErrConflict, n.name, err)
+	}
+	ep, err := d.connect(n, plan, addr)
+	if err != nil {
+		n.pool.Release(addr)
+		return api.Endpoint{}, err
+	}
+	n.endpoints[ep.info.Name] = ep
+	d.cfg.Log.Info("endpoint attached", "network", n.name, "endpoint", ep.info.Name,
+		"netns", ep.nsPath, "ifname", ep.info.IfName, "ip", ep.info.IP, "mac", ep.info.MAC)
+	return ep.info, nil
+}
+
+// plan validates an attach request against the network's state: first the
+// request's own fields, then conflicts with existing endpoints.
+func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
+	p, err := parseAttach(n, req)
+	if err != nil {
+		return p, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if _, ok := n.endpoints[p.name]; ok {
+		return p, fmt.Errorf("%w: endpoint %q already exists on network %q", ErrConflict, p.name, n.name)
+	}
+	for _, ep := range n.endpoints {
+		if p.mac != nil && ep.mac.String() == p.mac.String() {
+			return p, fmt.Errorf("%w: MAC address %s is used by endpoint %q", ErrConflict, p.mac, ep.info.Name)
+		}
+	}
+	if p.ip.IsValid() && n.pool.InUse(p.ip) {
+		return p, fmt.Errorf("%w: address %s is already in use on network %q", ErrConflict, p.ip, n.name)
+	}
+	for _, ep := range n.endpoints {
+		if ep.ns == p.ns {
+			return p, fmt.Errorf("%w: netns %s is already attached to network %q as %q", ErrConflict, req.Netns, n.name, ep.info.Name)
+		}
+	}
+	if p.ifname == "" {
+		p.ifname = d.freeIfName(p.ns, p.nsPath)
+	}
+	return p, nil
+}
+
+// parseAttach checks the request's fields on their own.
+func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
+	p := attachPlan{name: req.Name, ifname: req.IfName, mtu: req.MTU}
+	if req.Netns == "" {
+		return p, fmt.Errorf("a network namespace is required")
+	}
+	var err error
+	if p.nsPath, err = nsutil.Resolve(req.Netns); err != nil {
+		return p, err
+	}
+	if p.ns, err = nsIdentity(p.nsPath); err != nil {
+		return p, fmt.Errorf("netns %q: %w", req.Netns, err)
+	}
+	if p.name == "" {
+		p.name = defaultName(req.Netns)
+	}
+	if err := checkName("endpoint", p.name); err != nil {
+		return p, err
+	}
+	if req.MAC != "" {
+		if p.mac, err = net.ParseMAC(req.MAC); err != nil || len(p.mac) != 6 {
+			return p, fmt.Errorf("bad MAC address %q", req.MAC)
+		}
+		if p.mac[0]&1 != 0 || isZero(p.mac) {
+			return p, fmt.Errorf("MAC address %s is not a unicast address", p.mac)
+		}
+	}
+	if req.IP != "" {
+		if p.ip, err = netip.ParseAddr(req.IP); err != nil {
+			return p, fmt.Errorf("bad IP address %q", req.IP)
+		}
+		if !n.subnet.Contains(p.ip) {
+			return p, fmt.Errorf("address %s is outside the subnet %s of network %q", p.ip, n.subnet, n.name)
+		}
+	}
+	if p.mtu == 0 {
+		p.mtu = tap.DefaultMTU
+	}
+	if p.mtu < tap.MinMTU || p.mtu > tap.MaxMTU {
+		return p, fmt.Errorf("MTU %d out of range [%d, %d]", p.mtu, tap.MinMTU, tap.MaxMTU)
+	}
+	return p, nil
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// connect opens the device and adds it to the network's switch.
+func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, error) {
+	defRoute := !d.nsHasEndpoint(p.ns)
+	tc := tap.Config{
+		Netns: p.nsPath, Name: p.ifname, MTU: p.mtu, MAC: p.mac,
+		Addrs:      []netip.Prefix{netip.PrefixFrom(addr, n.subnet.Bits())},
+		Plain:      d.cfg.PlainTAP,
+		TxQueueLen: d.cfg.TxQueueLen,
+	}
+	if defRoute {
+		tc.Gateway = n.pool.Gateway()
+	}
+	dev, err := d.open(tc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: attach to network %q: %w", ErrInvalid, n.name, err)
+	}
+	id, err := n.sw.AddPort(dev, vswitch.PortConfig{Name: p.name, VLAN: n.vlan})
+	if err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
+	}
+	mac := dev.MAC()
+	return &endpoint{
+		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id,
+		info: api.Endpoint{
+			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
+			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
+			Offload: dev.Info().Offload,
+		},
+	}, nil
+}
+
+// Detach removes an endpoint: its TAP disappears and its address is freed.
+func (d *Daemon) Detach(network, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.network(network)
+	if err != nil {
+		return err
+	}
+	ep, ok := n.endpoints[name]
+	if !ok {
+		return fmt.Errorf("%w: endpoint %q not found on network %q", ErrNotFound, name, network)
+	}
+	d.detach(n, ep)
+	return nil
+}
+
+// detach undoes connect; d.mu must be held.
+func (d *Daemon) detach(n *network, ep *endpoint) {
+	if err := n.sw.RemovePort(ep.port); err != nil {
+		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
+	}
+	n.pool.Release(ep.addr)
+	delete(n.endpoints, ep.info.Name)
+	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
+}
+
+// Endpoints lists endpoints of one network (all networks when empty).
+func (d *Daemon) Endpoints(network string) ([]api.Endpoint, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []api.Endpoint
+	for _, n := range d.networks {
+		if network != "" && n.name != network {
+			continue
+		}
+		for _, ep := range n.endpoints {
+			out = append(out, ep.info)
+		}
+	}
+	if network != "" {
+		if _, err := d.network(network); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Network != out[j].Network {
+			return out[i].Network < out[j].Network
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// nsHasEndpoint reports whether one of our endpoints already lives in the
+// namespace (the first one gets the default route, as in Docker).
+func (d *Daemon) nsHasEndpoint(ns nsKey) bool {
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			if ep.ns == ns {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// freeIfName picks the lowest ethN not used by our endpoints nor present
+// in the namespace.
+func (d *Daemon) freeIfName(ns nsKey, nsPath string) string {
+	used := map[string]bool{}
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			if ep.ns == ns {
+				used[ep.info.IfName] = true
+			}
+		}
+	}
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("eth%d", i)
+		if !used[name] && !linkExists(nsPath, name) {
+			return name
+		}
+	}
+}
+
+// defaultName derives an endpoint name from a netns spec.
+func defaultName(spec string) string {
+	if pid, ok := strings.CutPrefix(spec, "pid:"); ok {
+		return "pid-" + pid
+	}
+	return filepath.Base(spec)
+}

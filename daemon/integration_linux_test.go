@@ -1,0 +1,226 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/daemon"
+	"github.com/switchyard/switchyard/nsutil"
+	"github.com/switchyard/switchyard/nsutil/nstest"
+)
+
+// live is a daemon serving its API on a temporary socket, with real TAPs.
+type live struct {
+	t      *testing.T
+	c      *api.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startDaemon(t *testing.T) *live {
+	t.Helper()
+	nstest.RequireNetAdmin(t)
+	d, err := daemon.New(daemon.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "sy.sock")
+	ln, err := daemon.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("control socket mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &live{t: t, c: api.NewClient(sock), cancel: cancel, done: make(chan error, 1)}
+	go func() { l.done <- d.Serve(ctx, ln) }()
+	t.Cleanup(l.stop)
+	return l
+}
+
+// stop shuts the daemon down and waits for it.
+func (l *live) stop() {
+	l.cancel()
+	select {
+	case err := <-l.done:
+		if err != nil {
+			l.t.Errorf("daemon: %v", err)
+		}
+		l.done <- nil
+	case <-time.After(10 * time.Second):
+		l.t.Error("daemon did not stop")
+	}
+}
+
+func (l *live) network(name, subnet string, vlan uint16) {
+	l.t.Helper()
+	if _, err := l.c.CreateNetwork(context.Background(), api.NetworkCreate{Name: name, Subnet: subnet, VLAN: vlan}); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+func (l *live) attach(network, ns, ip string) api.Endpoint {
+	l.t.Helper()
+	ep, err := l.c.Attach(context.Background(), network, api.EndpointCreate{Netns: ns, IP: ip})
+	if err != nil {
+		l.t.Fatalf("attach %s to %s: %v", ns, network, err)
+	}
+	return ep
+}
+
+func ping(ns, ip string) error {
+	_, err := nstest.Exec(ns, "ping", "-c", "2", "-i", "0.2", "-W", "1", ip)
+	return err
+}
+
+func rxPackets(t *testing.T, ns, ifname string) int {
+	t.Helper()
+	out, err := nstest.Exec(ns, "cat", "/sys/class/net/"+ifname+"/statistics/rx_packets")
+	if err != nil {
+		t.Fatalf("rx_packets of %s in %s: %v %s", ifname, ns, err, out)
+	}
+	n, _ := strconv.Atoi(out)
+	return n
+}
+
+// tcpExchange sends size random bytes from ns a to a listener in ns b and
+// checks the echo comes back intact.
+func tcpExchange(t *testing.T, a, b, addr string, size int) {
+	t.Helper()
+	var ln net.Listener
+	if err := nsutil.Do(nstest.Path(b), func() (err error) { ln, err = net.Listen("tcp", addr); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	var c net.Conn
+	if err := nsutil.Do(nstest.Path(a), func() (err error) { c, err = net.DialTimeout("tcp", addr, 3*time.Second); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	data := make([]byte, size)
+	rand.Read(data)
+	go func() {
+		c.Write(data)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read echo: %v", err)
+	}
+	if len(got) != size || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("echo: got %d bytes, want %d identical", len(got), size)
+	}
+}
+
+func TestTwoEndpointsPingAndTCP(t *testing.T) {
+	l := startDaemon(t)
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	l.attach("default", a, "")
+	epB := l.attach("default", b, "")
+	ipB := strings.Split(epB.IP, "/")[0]
+	if err := ping(a, ipB); err != nil {
+		t.Fatalf("ping %s from %s: %v", ipB, a, err)
+	}
+	tcpExchange(t, a, b, ipB+":5001", 8<<20)
+	fdb, err := l.c.FDB(context.Background(), "default")
+	if err != nil || len(fdb) != 2 {
+		t.Fatalf("fdb: %+v %v", fdb, err)
+	}
+}
+
+func TestNetworksIsolated(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		vlan1, vl2 uint16
+	}{{"separate switches", 0, 0}, {"vlans of one switch", 10, 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := startDaemon(t)
+			l.network("one", "10.201.1.0/24", tc.vlan1)
+			l.network("two", "10.201.2.0/24", tc.vl2)
+			a, b, c := nstest.NewNetns(t), nstest.NewNetns(t), nstest.NewNetns(t)
+			l.attach("one", a, "10.201.1.10")
+			l.attach("one", b, "10.201.1.11")
+			l.attach("two", c, "10.201.2.10")
+			// c claims an address in network one's subnet: still no path.
+			if out, err := nstest.Exec(c, "ip", "addr", "add", "10.201.1.50/24", "dev", "eth0"); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			before := rxPackets(t, c, "eth0")
+			if err := ping(a, "10.201.1.11"); err != nil {
+				t.Fatalf("same network: %v", err)
+			}
+			nstest.Exec(a, "ping", "-b", "-c", "2", "-i", "0.2", "-W", "1", "10.201.1.255")
+			if err := ping(c, "10.201.1.10"); err == nil {
+				t.Fatal("an endpoint of network two reached network one")
+			}
+			if got := rxPackets(t, c, "eth0"); got != before {
+				t.Fatalf("%d frames of network one reached network two", got-before)
+			}
+		})
+	}
+}
+
+func TestMultiHomedEndpoint(t *testing.T) {
+	l := startDaemon(t)
+	l.network("one", "10.201.3.0/24", 0)
+	l.network("two", "10.201.4.0/24", 0)
+	a, m, c := nstest.NewNetns(t), nstest.NewNetns(t), nstest.NewNetns(t)
+	l.attach("one", a, "10.201.3.10")
+	l.attach("two", c, "10.201.4.10")
+	e1 := l.attach("one", m, "10.201.3.20")
+	e2 := l.attach("two", m, "10.201.4.20")
+	if e1.IfName != "eth0" || e2.IfName != "eth1" || !e1.DefaultRoute || e2.DefaultRoute {
+		t.Fatalf("multi-homed interfaces: %+v %+v", e1, e2)
+	}
+	for _, ip := range []string{"10.201.3.10", "10.201.4.10"} {
+		if err := ping(m, ip); err != nil {
+			t.Fatalf("multi-homed endpoint cannot reach %s: %v", ip, err)
+		}
+	}
+	if err := ping(a, "10.201.4.10"); err == nil {
+		t.Fatal("network one reached network two through the multi-homed endpoint")
+	}
+}
+
+func TestDetachAndShutdownRemoveTAPs(t *testing.T) {
+	l := startDaemon(t)
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	l.attach("default", a, "")
+	l.attach("default", b, "")
+	if err := l.c.Detach(context.Background(), "default", b); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := nstest.Exec(b, "ip", "link", "show", "eth0"); err == nil {
+		t.Fatalf("eth0 still in %s after detach: %s", b, out)
+	}
+	l.stop()
+	if out, err := nstest.Exec(a, "ip", "link", "show", "eth0"); err == nil {
+		t.Fatalf("eth0 still in %s after shutdown: %s", a, out)
+	}
+	out, _ := nstest.Exec(a, "ip", "-o", "link")
+	if bytes.Contains([]byte(out), []byte("eth")) {
+		t.Fatalf("links left: %s", out)
+	}
+}

@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"sort"
+
+	"github.com/switchyard/switchyard/api"
+	vswitch "github.com/switchyard/switchyard/switch"
+)
+
+// FDB lists a network's learned MAC addresses.
+func (d *Daemon) FDB(network string) ([]api.FDBEntry, error) {
+	d.mu.Lock()
+	n, err := d.network(network)
+	d.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var out []api.FDBEntry
+	for _, e := range n.sw.FDB() {
+		if e.VLAN != n.vlan {
+			continue
+		}
+		out = append(out, api.FDBEntry{MAC: e.MAC.String(), VLAN: e.VLAN, Port: e.Port, Age: e.Age})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MAC < out[j].MAC })
+	return out, nil
+}
+
+// Stats returns every network's counters. Networks sharing the VLAN switch
+// report their own ports and FDB entries; floods and evictions are those of
+// the shared switch.
+func (d *Daemon) Stats() api.Stats {
+	d.mu.Lock()
+	type netPorts struct {
+		n   *network
+		ids map[vswitch.PortID]bool
+	}
+	var nets []netPorts
+	for _, n := range d.networks {
+		ids := map[vswitch.PortID]bool{}
+		for _, ep := range n.endpoints {
+			ids[ep.port] = true
+		}
+		nets = append(nets, netPorts{n, ids})
+	}
+	d.mu.Unlock()
+
+	var out api.Stats
+	for _, np := range nets {
+		st := np.n.sw.Stats()
+		ns := api.NetworkStats{Network: np.n.name, FDBEntries: st.FDBEntries, FDBMax: st.FDBMax,
+			FDBEvicted: st.FDBEvicted, Floods: st.Floods, Ports: []api.PortStats{}}
+		if np.n.vlan != 0 {
+			fdb, _ := d.FDB(np.n.name)
+			ns.FDBEntries = int64(len(fdb))
+		}
+		for _, p := range st.Ports {
+			if np.ids[p.ID] {
+				ns.Ports = append(ns.Ports, api.PortStats{Name: p.Name, RxFrames: p.RxFrames, RxBytes: p.RxBytes,
+					RxDrops: p.RxDrops, TxFrames: p.TxFrames, TxBytes: p.TxBytes, TxDrops: p.TxDrops, Errors: p.Errors})
+			}
+		}
+		out.Networks = append(out.Networks, ns)
+	}
+	sort.Slice(out.Networks, func(i, j int) bool { return out.Networks[i].Network < out.Networks[j].Network })
+	return out
+}

@@ -1,0 +1,75 @@
+package vswitch
+
+import (
+	"github.com/switchyard/switchyard/port"
+)
+
+// ingress forwards a batch read from in. Frames handed to egress queues are
+// replaced in fs by fresh buffers; dropped frames stay for reuse.
+func (s *Switch) ingress(in *portState, fs []*port.Frame) {
+	now := s.cfg.Clock.Now().UnixNano()
+	ports := *s.ports.Load()
+	var bytes uint64
+	for i, f := range fs {
+		bytes += uint64(f.Len)
+		if s.forward(in, f, ports, now) {
+			fs[i] = port.Get(in.info.MaxFrame)
+		} else {
+			f.Reset()
+		}
+	}
+	in.c.rxFrames.Add(uint64(len(fs)))
+	in.c.rxBytes.Add(bytes)
+}
+
+// forward makes the forwarding decision for one frame and reports whether
+// the frame was handed on (ownership transferred).
+func (s *Switch) forward(in *portState, f *port.Frame, ports []*portState, now int64) bool {
+	if f.Len < port.EthHdrLen || !in.classify(f) {
+		in.c.rxDrops.Add(1)
+		return false
+	}
+	d := f.Data()
+	if d[6]&1 != 0 || isZeroMAC(d[6:12]) {
+		// A multicast or zero source address is invalid (IEEE 802.1D).
+		in.c.rxDrops.Add(1)
+		return false
+	}
+	s.fdb.learn(makeKey(d[6:12], f.VLAN), in, now)
+	if d[0]&1 == 0 {
+		if out := s.fdb.lookup(makeKey(d[0:6], f.VLAN), now); out != nil && out.alive.Load() {
+			if out == in {
+				// Destination lives behind the ingress port: filter.
+				return false
+			}
+			out.enqueue(f)
+			return true
+		}
+	}
+	return s.flood(in, f, ports)
+}
+
+// flood sends f to every port of its VLAN except the ingress port: copies
+// to all but the last, the original to the last.
+func (s *Switch) flood(in *portState, f *port.Frame, ports []*portState) bool {
+	var last *portState
+	for _, p := range ports {
+		if p == in || !p.admits(f.VLAN) {
+			continue
+		}
+		if last != nil {
+			last.enqueue(port.Clone(f))
+		}
+		last = p
+	}
+	if last == nil {
+		return false
+	}
+	s.floods.Add(1)
+	last.enqueue(f)
+	return true
+}
+
+func isZeroMAC(b []byte) bool {
+	return b[0]|b[1]|b[2]|b[3]|b[4]|b[5] == 0
+}

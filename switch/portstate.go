@@ -1,0 +1,165 @@
+package vswitch
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard/switchyard/port"
+)
+
+// portState is the switch's side of one port: its VLAN role, egress queue,
+// counters and the two goroutines that move its frames.
+type portState struct {
+	sw    *Switch
+	id    PortID
+	p     port.Port
+	info  port.Info
+	cfg   PortConfig
+	vlans vlanSet
+	q     chan *port.Frame
+	done  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+	alive atomic.Bool
+	c     counters
+}
+
+// counters are written by the port's reader (rx*), its writer (tx*,
+// errors) and any reader that finds its queue full (txDrops).
+type counters struct {
+	rxFrames, rxBytes, rxDrops atomic.Uint64
+	_                          [40]byte
+	txFrames, txBytes, errs    atomic.Uint64
+	_                          [40]byte
+	txDrops                    atomic.Uint64
+}
+
+func newPortState(s *Switch, id PortID, p port.Port, pc PortConfig) *portState {
+	ps := &portState{
+		sw: s, id: id, p: p, info: p.Info(), cfg: pc, vlans: newVLANSet(pc),
+		q:    make(chan *port.Frame, s.cfg.QueueLen),
+		done: make(chan struct{}),
+	}
+	if pc.Name != "" {
+		ps.info.Name = pc.Name
+	}
+	if ps.info.MaxFrame <= 0 {
+		ps.info.MaxFrame = ps.info.MTU + port.EthHdrLen + port.VLANTagLen
+	}
+	ps.alive.Store(true)
+	return ps
+}
+
+func (ps *portState) start() {
+	ps.wg.Add(2)
+	go ps.readLoop()
+	go ps.writeLoop()
+}
+
+// shutdown closes the port (which unblocks its reader), stops both
+// goroutines and frees queued frames.
+func (ps *portState) shutdown() {
+	ps.once.Do(func() {
+		ps.alive.Store(false)
+		close(ps.done)
+		if err := ps.p.Close(); err != nil {
+			ps.sw.cfg.Log.Debug("port close failed", "switch", ps.sw.cfg.Name, "port", ps.info.Name, "err", err)
+		}
+	})
+	ps.wg.Wait()
+	for {
+		select {
+		case f := <-ps.q:
+			port.Put(f)
+		default:
+			return
+		}
+	}
+}
+
+func (ps *portState) readLoop() {
+	defer ps.wg.Done()
+	batch := make([]*port.Frame, ps.sw.cfg.ReadBatch)
+	for i := range batch {
+		batch[i] = port.Get(ps.info.MaxFrame)
+	}
+	defer func() {
+		for _, f := range batch {
+			port.Put(f)
+		}
+	}()
+	for {
+		n, err := ps.p.ReadFrames(batch)
+		if err != nil {
+			if !ps.alive.Load() || errors.Is(err, port.ErrClosed) {
+				return
+			}
+			ps.c.errs.Add(1)
+			ps.sw.cfg.Log.Warn("port read failed", "switch", ps.sw.cfg.Name, "port", ps.info.Name, "err", err)
+			select {
+			case <-ps.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		ps.sw.ingress(ps, batch[:n])
+	}
+}
+
+// enqueue hands f to the port's writer, or drops and counts it when the
+// queue is full. Ownership of f passes to the callee either way.
+func (ps *portState) enqueue(f *port.Frame) {
+	select {
+	case ps.q <- f:
+	default:
+		ps.c.txDrops.Add(1)
+		port.Put(f)
+	}
+}
+
+// PortStats are one port's counters.
+type PortStats struct {
+	ID       PortID `json:"id"`
+	Name     string `json:"name"`
+	RxFrames uint64 `json:"rx_frames"`
+	RxBytes  uint64 `json:"rx_bytes"`
+	RxDrops  uint64 `json:"rx_drops"`
+	TxFrames uint64 `json:"tx_frames"`
+	TxBytes  uint64 `json:"tx_bytes"`
+	TxDrops  uint64 `json:"tx_drops"`
+	Errors   uint64 `json:"errors"`
+}
+
+func (ps *portState) stats() PortStats {
+	return PortStats{
+		ID: ps.id, Name: ps.info.Name,
+		RxFrames: ps.c.rxFrames.Load(), RxBytes: ps.c.rxBytes.Load(), RxDrops: ps.c.rxDrops.Load(),
+		TxFrames: ps.c.txFrames.Load(), TxBytes: ps.c.txBytes.Load(), TxDrops: ps.c.txDrops.Load(),
+		Errors: ps.c.errs.Load(),
+	}
+}
+
+// Stats are a switch's counters.
+type Stats struct {
+	Ports      []PortStats `json:"ports"`
+	FDBEntries int64       `json:"fdb_entries"`
+	FDBMax     int64       `json:"fdb_max"`
+	FDBEvicted uint64      `json:"fdb_evicted"`
+	FDBMoved   uint64      `json:"fdb_moved"`
+	Floods     uint64      `json:"floods"`
+}
+
+// Stats returns a snapshot of the switch's and its ports' counters.
+func (s *Switch) Stats() Stats {
+	st := Stats{
+		FDBEntries: s.fdb.count.Load(), FDBMax: s.fdb.max,
+		FDBEvicted: s.fdb.evicted.Load(), FDBMoved: s.fdb.moved.Load(), Floods: s.floods.Load(),
+	}
+	for _, ps := range *s.ports.Load() {
+		st.Ports = append(st.Ports, ps.stats())
+	}
+	return st
+}
