@@ -40,6 +40,10 @@ type Info struct {
 	// MaxFrame is the largest frame (Ethernet header included) ReadFrames
 	// can produce; the switch sizes the buffers it hands to ReadFrames by it.
 	MaxFrame int
+	// NonBlocking says WriteFrames never waits for the peer (a TAP: the
+	// kernel queues or drops). The switch may then write from the ingress
+	// port's goroutine when the port is idle, saving a goroutine hand-off.
+	NonBlocking bool
 }
 
 // ErrClosed is returned by ReadFrames and WriteFrames after Close.

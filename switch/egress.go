@@ -15,18 +15,43 @@ type egress struct {
 	sizes []int
 }
 
-// writeLoop is the port's only writer: it drains the egress queue in
-// batches, prepares frames for the port and writes them.
+// writeLoop writes the port's queue whenever a reader could not do it
+// inline (the port blocks, or another goroutine was writing it).
 func (ps *portState) writeLoop() {
 	defer ps.wg.Done()
-	w := &egress{in: make([]*port.Frame, 0, ps.sw.cfg.ReadBatch*2)}
 	for {
 		select {
-		case f := <-ps.q:
-			w.in = append(w.in[:0], f)
+		case <-ps.kick:
 		case <-ps.done:
 			return
 		}
+		ps.wmu.Lock()
+		ps.drain()
+		ps.wmu.Unlock()
+	}
+}
+
+// flushOrKick writes the queue from the calling goroutine when the port
+// never blocks and nobody is writing it; otherwise it wakes the writer.
+// Every frame queued before the call is written by one of the two, in
+// queue order, because draining only happens under wmu.
+func (ps *portState) flushOrKick() {
+	if ps.info.NonBlocking && ps.wmu.TryLock() {
+		ps.drain()
+		ps.wmu.Unlock()
+		return
+	}
+	select {
+	case ps.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drain writes queued frames in batches until the queue is empty; wmu must
+// be held.
+func (ps *portState) drain() {
+	w := ps.w
+	for {
 	fill:
 		for len(w.in) < cap(w.in) {
 			select {
@@ -35,6 +60,9 @@ func (ps *portState) writeLoop() {
 			default:
 				break fill
 			}
+		}
+		if len(w.in) == 0 {
+			return
 		}
 		ps.flush(w)
 	}
@@ -66,6 +94,7 @@ func (ps *portState) flush(w *egress) {
 	for i := range w.in {
 		w.in[i] = nil
 	}
+	w.in = w.in[:0]
 }
 
 // prepare appends f, or the segments it becomes, to w.out. A port without

@@ -4,27 +4,31 @@ import (
 	"github.com/switchyard/switchyard/port"
 )
 
-// ingress forwards a batch read from in. Frames handed to egress queues are
-// replaced in fs by fresh buffers; dropped frames stay for reuse.
-func (s *Switch) ingress(in *portState, fs []*port.Frame) {
+// ingress forwards the first n frames of the reader's batch. Frames handed
+// to egress queues are replaced by fresh buffers; dropped frames stay for
+// reuse.
+func (s *Switch) ingress(rd *reader, n int) {
 	now := s.cfg.Clock.Now().UnixNano()
 	ports := *s.ports.Load()
+	in := rd.in
 	var bytes uint64
-	for i, f := range fs {
+	for i, f := range rd.batch[:n] {
 		bytes += uint64(f.Len)
-		if s.forward(in, f, ports, now) {
-			fs[i] = port.Get(in.info.MaxFrame)
+		if s.forward(rd, f, ports, now) {
+			rd.batch[i] = port.Get(in.info.MaxFrame)
 		} else {
 			f.Reset()
 		}
 	}
-	in.c.rxFrames.Add(uint64(len(fs)))
+	in.c.rxFrames.Add(uint64(n))
 	in.c.rxBytes.Add(bytes)
+	rd.flushTouched()
 }
 
 // forward makes the forwarding decision for one frame and reports whether
 // the frame was handed on (ownership transferred).
-func (s *Switch) forward(in *portState, f *port.Frame, ports []*portState, now int64) bool {
+func (s *Switch) forward(rd *reader, f *port.Frame, ports []*portState, now int64) bool {
+	in := rd.in
 	if f.Len < port.EthHdrLen || !in.classify(f) {
 		in.c.rxDrops.Add(1)
 		return false
@@ -42,23 +46,24 @@ func (s *Switch) forward(in *portState, f *port.Frame, ports []*portState, now i
 				// Destination lives behind the ingress port: filter.
 				return false
 			}
-			out.enqueue(f)
+			rd.enqueue(out, f)
 			return true
 		}
 	}
-	return s.flood(in, f, ports)
+	return s.flood(rd, f, ports)
 }
 
 // flood sends f to every port of its VLAN except the ingress port: copies
 // to all but the last, the original to the last.
-func (s *Switch) flood(in *portState, f *port.Frame, ports []*portState) bool {
+func (s *Switch) flood(rd *reader, f *port.Frame, ports []*portState) bool {
+	in := rd.in
 	var last *portState
 	for _, p := range ports {
 		if p == in || !p.admits(f.VLAN) {
 			continue
 		}
 		if last != nil {
-			last.enqueue(port.Clone(f))
+			rd.enqueue(last, port.Clone(f))
 		}
 		last = p
 	}
@@ -66,7 +71,7 @@ func (s *Switch) flood(in *portState, f *port.Frame, ports []*portState) bool {
 		return false
 	}
 	s.floods.Add(1)
-	last.enqueue(f)
+	rd.enqueue(last, f)
 	return true
 }
 

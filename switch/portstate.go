@@ -19,6 +19,9 @@ type portState struct {
 	cfg   PortConfig
 	vlans vlanSet
 	q     chan *port.Frame
+	kick  chan struct{} // wakes the writer goroutine
+	wmu   sync.Mutex    // held by whoever writes the port
+	w     *egress       // the writer's scratch, guarded by wmu
 	done  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -40,6 +43,8 @@ func newPortState(s *Switch, id PortID, p port.Port, pc PortConfig) *portState {
 	ps := &portState{
 		sw: s, id: id, p: p, info: p.Info(), cfg: pc, vlans: newVLANSet(pc),
 		q:    make(chan *port.Frame, s.cfg.QueueLen),
+		kick: make(chan struct{}, 1),
+		w:    &egress{in: make([]*port.Frame, 0, s.cfg.ReadBatch*2)},
 		done: make(chan struct{}),
 	}
 	if pc.Name != "" {
@@ -81,17 +86,10 @@ func (ps *portState) shutdown() {
 
 func (ps *portState) readLoop() {
 	defer ps.wg.Done()
-	batch := make([]*port.Frame, ps.sw.cfg.ReadBatch)
-	for i := range batch {
-		batch[i] = port.Get(ps.info.MaxFrame)
-	}
-	defer func() {
-		for _, f := range batch {
-			port.Put(f)
-		}
-	}()
+	rd := newReader(ps)
+	defer rd.free()
 	for {
-		n, err := ps.p.ReadFrames(batch)
+		n, err := ps.p.ReadFrames(rd.batch)
 		if err != nil {
 			if !ps.alive.Load() || errors.Is(err, port.ErrClosed) {
 				return
@@ -105,19 +103,58 @@ func (ps *portState) readLoop() {
 			}
 			continue
 		}
-		ps.sw.ingress(ps, batch[:n])
+		ps.sw.ingress(rd, n)
 	}
 }
 
-// enqueue hands f to the port's writer, or drops and counts it when the
-// queue is full. Ownership of f passes to the callee either way.
-func (ps *portState) enqueue(f *port.Frame) {
-	select {
-	case ps.q <- f:
-	default:
-		ps.c.txDrops.Add(1)
+// reader is a port reader's state: its batch of buffers and the egress
+// ports the current batch queued frames for.
+type reader struct {
+	in      *portState
+	batch   []*port.Frame
+	touched []*portState
+}
+
+func newReader(ps *portState) *reader {
+	rd := &reader{in: ps, batch: make([]*port.Frame, ps.sw.cfg.ReadBatch)}
+	for i := range rd.batch {
+		rd.batch[i] = port.Get(ps.info.MaxFrame)
+	}
+	return rd
+}
+
+func (rd *reader) free() {
+	for _, f := range rd.batch {
 		port.Put(f)
 	}
+}
+
+// enqueue puts f on out's egress queue, or drops and counts it when the
+// queue is full. Ownership of f passes on either way.
+func (rd *reader) enqueue(out *portState, f *port.Frame) {
+	select {
+	case out.q <- f:
+	default:
+		out.c.txDrops.Add(1)
+		port.Put(f)
+		return
+	}
+	for _, t := range rd.touched {
+		if t == out {
+			return
+		}
+	}
+	rd.touched = append(rd.touched, out)
+}
+
+// flushTouched gets the batch's frames moving: an idle non-blocking port is
+// written right here; otherwise its writer goroutine is woken.
+func (rd *reader) flushTouched() {
+	for i, out := range rd.touched {
+		out.flushOrKick()
+		rd.touched[i] = nil
+	}
+	rd.touched = rd.touched[:0]
 }
 
 // PortStats are one port's counters.

@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// ReferenceTopology is the topology the others are compared against.
+const ReferenceTopology = "kernel-bridge"
+
+// TargetMTU is the MTU at which the issue's targets are checked.
+const TargetMTU = 1500
+
+// Report is the outcome of a benchmark run: one Row per topology and MTU.
+type Report struct {
+	// Benchmark names the benchmark ("switch").
+	Benchmark string    `json:"benchmark"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Host      HostInfo  `json:"host"`
+	// DurationS is the length of each measurement run, in seconds.
+	DurationS float64 `json:"duration_s"`
+	// MessageSize is the rr/crr request and response size.
+	MessageSize int `json:"message_size"`
+	// MTUs are the MTUs measured, in order.
+	MTUs []int `json:"mtus"`
+	// Rows hold the figures, MTU by MTU, topology by topology.
+	Rows []Row `json:"rows"`
+	// Targets are the issue's targets evaluated at TargetMTU.
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// HostInfo describes the machine a report was taken on.
+type HostInfo struct {
+	Kernel    string `json:"kernel"`
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute averages at the start:
+	// a busy machine makes the figures noisy.
+	LoadAvg string `json:"load_avg"`
+}
+
+// Row holds one topology's measurements at one MTU. Errors lists what
+// failed (setup or individual measurements).
+type Row struct {
+	Topology string `json:"topology"`
+	MTU      int    `json:"mtu"`
+	Metrics
+	Ratios Ratios `json:"ratios"`
+}
+
+// Ratios compare a Row with the reference topology at the same MTU; nil
+// means a figure is missing on either side.
+type Ratios struct {
+	// Bulk is bulk throughput / reference bulk throughput (higher is better).
+	Bulk *float64 `json:"bulk"`
+	// P50 is rr p50 latency / reference rr p50 (lower is better).
+	P50 *float64 `json:"p50"`
+	// ConnRate is conns per second / reference conns per second.
+	ConnRate *float64 `json:"conn_rate"`
+}
+
+// Target is one of the issue's performance targets, evaluated.
+type Target struct {
+	// Goal states the target, e.g. "switchyard bulk ≥ 0.5× kernel-bridge".
+	Goal string `json:"goal"`
+	// Status is "met", "not met" or "unknown" (a figure is missing).
+	Status string `json:"status"`
+	// Detail gives the figures behind Status.
+	Detail string `json:"detail"`
+}
+
+// Target statuses.
+const (
+	TargetMet     = "met"
+	TargetNotMet  = "not met"
+	TargetUnknown = "unknown"
+)
+
+// BulkGbps returns the bulk throughput and whether it was measured.
+func (r *Row) BulkGbps() (float64, bool) {
+	if r.Bulk == nil {
+		return 0, false
+	}
+	return r.Bulk.Gbps, true
+}
+
+// P50US returns the rr p50 latency and whether it was measured.
+func (r *Row) P50US() (float64, bool) {
+	if r.RR == nil {
+		return 0, false
+	}
+	return r.RR.P50US, true
+}
+
+// P99US returns the rr p99 latency and whether it was measured.
+func (r *Row) P99US() (float64, bool) {
+	if r.RR == nil {
+		return 0, false
+	}
+	return r.RR.P99US, true
+}
+
+// ConnsPerSec returns the crr rate and whether it was measured.
+func (r *Row) ConnsPerSec() (float64, bool) {
+	if r.CRR == nil {
+		return 0, false
+	}
+	return r.CRR.ConnsPerSec, true
+}
+
+// Find returns the row of a topology at an MTU, or nil.
+func (rep *Report) Find(topology string, mtu int) *Row {
+	for i := range rep.Rows {
+		if rep.Rows[i].Topology == topology && rep.Rows[i].MTU == mtu {
+			return &rep.Rows[i]
+		}
+	}
+	return nil
+}
+
+// ratio divides two optional figures.
+func ratio(a float64, aok bool, b float64, bok bool) *float64 {
+	if !aok || !bok || b == 0 {
+		return nil
+	}
+	v := a / b
+	return &v
+}
+
+// ComputeRatios fills every Row's Ratios against ReferenceTopology at the
+// same MTU.
+func (rep *Report) ComputeRatios() {
+	for i := range rep.Rows {
+		r := &rep.Rows[i]
+		ref := rep.Find(ReferenceTopology, r.MTU)
+		if ref == nil {
+			r.Ratios = Ratios{}
+			continue
+		}
+		a, aok := r.BulkGbps()
+		b, bok := ref.BulkGbps()
+		r.Ratios.Bulk = ratio(a, aok, b, bok)
+		a, aok = r.P50US()
+		b, bok = ref.P50US()
+		r.Ratios.P50 = ratio(a, aok, b, bok)
+		a, aok = r.ConnsPerSec()
+		b, bok = ref.ConnsPerSec()
+		r.Ratios.ConnRate = ratio(a, aok, b, bok)
+	}
+}
+
+// EvaluateTargets checks the issue's targets at TargetMTU: switchyard bulk
+// ≥ 0.5× the kernel bridge and ≥ 10× vde_switch, and switchyard rr p50 ≤
+// 2× the kernel bridge. It returns nil when TargetMTU was not measured.
+func (rep *Report) EvaluateTargets() []Target {
+	sy := rep.Find("switchyard", TargetMTU)
+	br := rep.Find(ReferenceTopology, TargetMTU)
+	vde := rep.Find("vde_switch", TargetMTU)
+	if sy == nil && br == nil && vde == nil {
+		return nil
+	}
+	get := func(r *Row, f func(*Row) (float64, bool)) (float64, bool) {
+		if r == nil {
+			return 0, false
+		}
+		return f(r)
+	}
+	syBulk, syBulkOK := get(sy, (*Row).BulkGbps)
+	brBulk, brBulkOK := get(br, (*Row).BulkGbps)
+	vdeBulk, vdeBulkOK := get(vde, (*Row).BulkGbps)
+	syP50, syP50OK := get(sy, (*Row).P50US)
+	brP50, brP50OK := get(br, (*Row).P50US)
+	return []Target{
+		atLeast(fmt.Sprintf("switchyard bulk ≥ 0.5× kernel-bridge (MTU %d)", TargetMTU),
+			"Gb/s", syBulk, syBulkOK, brBulk, brBulkOK, "kernel-bridge", 0.5),
+		atLeast(fmt.Sprintf("switchyard bulk ≥ 10× vde_switch (MTU %d)", TargetMTU),
+			"Gb/s", syBulk, syBulkOK, vdeBulk, vdeBulkOK, "vde_switch", 10),
+		atMost(fmt.Sprintf("switchyard rr p50 ≤ 2× kernel-bridge (MTU %d)", TargetMTU),
+			"µs", syP50, syP50OK, brP50, brP50OK, "kernel-bridge", 2),
+	}
+}
+
+// atLeast evaluates v ≥ factor × ref.
+func atLeast(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
+	return compare(goal, unit, v, vok, ref, refok, refName, func(r float64) bool { return r >= factor })
+}
+
+// atMost evaluates v ≤ factor × ref.
+func atMost(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
+	return compare(goal, unit, v, vok, ref, refok, refName, func(r float64) bool { return r <= factor })
+}
+
+// compare builds a Target from two optional figures and a test on their
+// ratio.
+func compare(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, ok func(float64) bool) Target {
+	t := Target{Goal: goal, Status: TargetUnknown}
+	switch {
+	case !vok:
+		t.Detail = "no switchyard figure"
+	case !refok || ref == 0:
+		t.Detail = "no " + refName + " figure"
+	default:
+		r := v / ref
+		t.Status = TargetNotMet
+		if ok(r) {
+			t.Status = TargetMet
+		}
+		t.Detail = fmt.Sprintf("switchyard %s %s vs %s %s %s = %s×",
+			formatValue(v), unit, refName, formatValue(ref), unit, formatRatio(r))
+	}
+	return t
+}

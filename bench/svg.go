@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// chartMetric is one panel of the SVG chart.
+type chartMetric struct {
+	title string
+	value func(*Row) (float64, bool)
+}
+
+// chartMetrics are the panels, in order.
+var chartMetrics = []chartMetric{
+	{"TCP bulk, Gb/s (higher is better)", (*Row).BulkGbps},
+	{"64 B rr p50, µs (lower is better)", (*Row).P50US},
+	{"64 B rr p99, µs (lower is better)", (*Row).P99US},
+	{"connect/request/close, conn/s (higher is better)", (*Row).ConnsPerSec},
+}
+
+// topologyColors gives the built-in topologies fixed colours; others take
+// the palette in order.
+var topologyColors = map[string]string{
+	"switchyard":    "#4e79a7",
+	"kernel-bridge": "#59a14f",
+	"vde_switch":    "#e15759",
+}
+
+// palette colours topologies without a fixed colour.
+var palette = []string{"#f28e2b", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"}
+
+// Chart geometry, in SVG user units.
+const (
+	svgWidth    = 980
+	panelW      = 470
+	panelH      = 290
+	panelGap    = 20
+	headerH     = 70
+	plotLeft    = 60
+	plotRight   = 15
+	plotTop     = 40
+	plotBottom  = 40
+	svgFontFace = "font-family=\"sans-serif\""
+)
+
+// SVG returns a grouped bar chart of the report: one panel per metric,
+// a group of bars per MTU, one bar per topology.
+func (rep *Report) SVG() string {
+	topos, mtus := rep.axes()
+	colors := map[string]string{}
+	next := 0
+	for _, t := range topos {
+		if c, ok := topologyColors[t]; ok {
+			colors[t] = c
+		} else {
+			colors[t] = palette[next%len(palette)]
+			next++
+		}
+	}
+	rowsN := (len(chartMetrics) + 1) / 2
+	height := headerH + rowsN*(panelH+panelGap)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="12">`+"\n",
+		svgWidth, height, svgWidth, height, svgFontFace)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%d" y="26" font-size="18" font-weight="bold">switchyard switch benchmark</text>`+"\n", panelGap)
+	fmt.Fprintf(&b, `<text x="%d" y="26" text-anchor="end" fill="#555">%s</text>`+"\n", svgWidth-panelGap,
+		html.EscapeString(rep.subtitle()))
+	x := panelGap
+	for _, t := range topos {
+		fmt.Fprintf(&b, `<rect x="%d" y="42" width="14" height="14" fill="%s"/>`, x, colors[t])
+		fmt.Fprintf(&b, `<text x="%d" y="54">%s</text>`+"\n", x+20, html.EscapeString(t))
+		x += 40 + 8*len(t)
+	}
+	for i, m := range chartMetrics {
+		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
+		py := headerH + (i/2)*(panelH+panelGap)
+		rep.panel(&b, m, px, py, topos, mtus, colors)
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// axes returns the topologies (in order of first appearance) and the MTUs
+// (as configured, else in order of appearance) of the report.
+func (rep *Report) axes() (topos []string, mtus []int) {
+	mtus = slices.Clone(rep.MTUs)
+	for _, r := range rep.Rows {
+		if !slices.Contains(topos, r.Topology) {
+			topos = append(topos, r.Topology)
+		}
+		if !slices.Contains(mtus, r.MTU) {
+			mtus = append(mtus, r.MTU)
+		}
+	}
+	return topos, mtus
+}
+
+// panel draws one metric's bars with its own y scale.
+func (rep *Report) panel(b *strings.Builder, m chartMetric, px, py int, topos []string, mtus []int, colors map[string]string) {
+	fmt.Fprintf(b, `<g transform="translate(%d,%d)">`+"\n", px, py)
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#fafafa" stroke="#ddd"/>`+"\n", panelW, panelH)
+	fmt.Fprintf(b, `<text x="%d" y="24" font-size="14" font-weight="bold">%s</text>`+"\n", plotLeft, html.EscapeString(m.title))
+	maxV := 0.0
+	for i := range rep.Rows {
+		if v, ok := m.value(&rep.Rows[i]); ok {
+			maxV = math.Max(maxV, v)
+		}
+	}
+	step, top := niceScale(maxV)
+	plotW := panelW - plotLeft - plotRight
+	plotH := panelH - plotTop - plotBottom
+	baseY := plotTop + plotH
+	yOf := func(v float64) float64 { return float64(baseY) - v/top*float64(plotH) }
+	for t := 0.0; t <= top*1.0001; t += step {
+		y := yOf(t)
+		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`, plotLeft, plotLeft+plotW, y, y)
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" fill="#555">%s</text>`+"\n", plotLeft-6, y+4, formatTick(t, step))
+	}
+	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#333"/>`+"\n", plotLeft, plotLeft+plotW, baseY, baseY)
+	if len(mtus) == 0 || len(topos) == 0 {
+		b.WriteString("</g>\n")
+		return
+	}
+	groupW := float64(plotW) / float64(len(mtus))
+	barW := groupW * 0.8 / float64(len(topos))
+	for gi, mtu := range mtus {
+		gx := float64(plotLeft) + float64(gi)*groupW + groupW*0.1
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="13">MTU %d</text>`+"\n", gx+groupW*0.4, baseY+24, mtu)
+		for ti, topo := range topos {
+			x := gx + float64(ti)*barW
+			cx := x + barW/2
+			r := rep.Find(topo, mtu)
+			var v float64
+			ok := false
+			if r != nil {
+				v, ok = m.value(r)
+			}
+			if !ok {
+				fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#999" font-size="11">n/a</text>`+"\n", cx, baseY-4)
+				continue
+			}
+			y := yOf(v)
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, MTU %d: %s</title></rect>`,
+				x+1, y, barW-2, float64(baseY)-y, colors[topo], html.EscapeString(topo), mtu, formatValue(v))
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11">%s</text>`+"\n", cx, y-4, formatValue(v))
+		}
+	}
+	b.WriteString("</g>\n")
+}
+
+// formatTick prints an axis tick with as many decimals as step needs.
+func formatTick(v, step float64) string {
+	decimals := max(0, int(-math.Floor(math.Log10(step))))
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// niceScale picks a tick step of 1, 2 or 5 × 10^k giving about four
+// ticks, and the axis top (a multiple of step not below maxV).
+func niceScale(maxV float64) (step, top float64) {
+	if maxV <= 0 || math.IsNaN(maxV) || math.IsInf(maxV, 0) {
+		return 0.25, 1
+	}
+	raw := maxV / 4
+	exp := math.Pow(10, math.Floor(math.Log10(raw)))
+	step = 10 * exp
+	for _, f := range []float64{1, 2, 5} {
+		if f*exp >= raw {
+			step = f * exp
+			break
+		}
+	}
+	top = math.Ceil(maxV/step) * step
+	return step, top
+}

@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Topology names accepted in SwitchConfig.Topologies.
+const (
+	TopologySwitchyard = "switchyard"
+	TopologyBridge     = ReferenceTopology
+	TopologyVDE        = "vde_switch"
+)
+
+// SwitchConfig configures RunSwitch.
+type SwitchConfig struct {
+	// Binary is the switchyard binary: it runs the daemon and the
+	// `bench peer` subcommands. Required.
+	Binary string
+	// OutDir receives switch.md, switch.svg and switch.json; "" means
+	// "bench-out".
+	OutDir string
+	// Duration is the length of each bulk, rr and crr run; 0 means 5 s.
+	Duration time.Duration
+	// MTUs to measure at; empty means 1500 and 9000.
+	MTUs []int
+	// Topologies to measure, by name; empty means all three.
+	Topologies []string
+	// RRIterations, when positive, also bounds rr runs by count.
+	RRIterations int
+	// Iperf and VDESwitch name the iperf3 and vde_switch programs; ""
+	// means the usual names on PATH.
+	Iperf     string
+	VDESwitch string
+}
+
+// switchSubnets are the endpoint subnets of the topologies, distinct so
+// that captures are easy to tell apart.
+var switchSubnets = map[string]netip.Prefix{
+	TopologySwitchyard: netip.MustParsePrefix("10.201.1.0/24"),
+	TopologyBridge:     netip.MustParsePrefix("10.201.2.0/24"),
+	TopologyVDE:        netip.MustParsePrefix("10.201.3.0/24"),
+}
+
+// withDefaults validates cfg and fills in defaults.
+func (cfg SwitchConfig) withDefaults() (SwitchConfig, error) {
+	if cfg.Binary == "" {
+		return cfg, errors.New("bench switch: no switchyard binary")
+	}
+	if cfg.OutDir == "" {
+		cfg.OutDir = "bench-out"
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 5 * time.Second
+	}
+	if len(cfg.MTUs) == 0 {
+		cfg.MTUs = []int{1500, 9000}
+	}
+	for _, m := range cfg.MTUs {
+		if m < 576 || m > 65000 {
+			return cfg, fmt.Errorf("bench switch: MTU %d out of range 576..65000", m)
+		}
+	}
+	if len(cfg.Topologies) == 0 {
+		cfg.Topologies = []string{TopologySwitchyard, TopologyBridge, TopologyVDE}
+	}
+	for _, t := range cfg.Topologies {
+		if _, ok := switchSubnets[t]; !ok {
+			return cfg, fmt.Errorf("bench switch: unknown topology %q (want %s, %s or %s)", t, TopologySwitchyard, TopologyBridge, TopologyVDE)
+		}
+	}
+	if cfg.Iperf == "" {
+		cfg.Iperf = "iperf3"
+	}
+	if cfg.VDESwitch == "" {
+		cfg.VDESwitch = "vde_switch"
+	}
+	return cfg, nil
+}
+
+// newTopology builds a topology of the switch benchmark by name.
+func (cfg SwitchConfig) newTopology(name string, log *slog.Logger) (Topology, error) {
+	opts := TopologyOptions{Subnet: switchSubnets[name], Log: log}
+	switch name {
+	case TopologySwitchyard:
+		return NewSwitchyardTopology(cfg.Binary, opts)
+	case TopologyBridge:
+		return NewBridgeTopology(opts)
+	case TopologyVDE:
+		return NewVDETopology(cfg.VDESwitch, opts)
+	}
+	return nil, fmt.Errorf("unknown topology %q", name)
+}
+
+// RunSwitch measures every configured topology at every MTU, writes
+// switch.md, switch.svg and switch.json to cfg.OutDir and returns the
+// report. A topology that fails is reported in its rows; RunSwitch fails
+// only for bad configuration, missing tools, cancellation (the partial
+// report is still written and returned) or unwritable output.
+func RunSwitch(ctx context.Context, cfg SwitchConfig, log *slog.Logger) (*Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	need := []string{"ip", "sysctl", cfg.Iperf}
+	if slices.Contains(cfg.Topologies, TopologyVDE) {
+		need = append(need, cfg.VDESwitch)
+	}
+	for _, p := range append(need, cfg.Binary) {
+		if _, err := exec.LookPath(p); err != nil {
+			return nil, fmt.Errorf("bench switch: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench switch: %w", err)
+	}
+	cleanStaleNetns(log)
+
+	rep := &Report{
+		Benchmark: "switch", Started: time.Now(), Host: hostInfo(),
+		DurationS: cfg.Duration.Seconds(), MessageSize: DefaultMessageSize, MTUs: cfg.MTUs,
+	}
+	mcfg := MeasureConfig{Binary: cfg.Binary, Iperf: cfg.Iperf, Duration: cfg.Duration, RRIterations: cfg.RRIterations}
+	for _, mtu := range cfg.MTUs {
+		for _, name := range cfg.Topologies {
+			if ctx.Err() != nil {
+				break
+			}
+			rep.Rows = append(rep.Rows, runTopology(ctx, cfg, name, mtu, mcfg, log))
+		}
+	}
+	rep.Finished = time.Now()
+	rep.ComputeRatios()
+	rep.Targets = rep.EvaluateTargets()
+	werr := rep.WriteFiles(cfg.OutDir)
+	if err := ctx.Err(); err != nil {
+		return rep, errors.Join(fmt.Errorf("bench switch interrupted: %w", err), werr)
+	}
+	return rep, werr
+}
+
+// runTopology sets a topology up at one MTU, measures it and tears it
+// down, returning its row.
+func runTopology(ctx context.Context, cfg SwitchConfig, name string, mtu int, mcfg MeasureConfig, log *slog.Logger) Row {
+	row := Row{Topology: name, MTU: mtu}
+	log = log.With("topology", name, "mtu", mtu)
+	topo, err := cfg.newTopology(name, log)
+	if err != nil {
+		row.Errors = append(row.Errors, "setup: "+err.Error())
+		return row
+	}
+	defer func() {
+		start := time.Now()
+		topo.Teardown()
+		log.Debug("torn down", "took", time.Since(start).Round(time.Millisecond))
+	}()
+	log.Info("setting up")
+	pair, err := topo.Setup(ctx, mtu)
+	if err != nil {
+		log.Warn("setup failed", "err", err)
+		row.Errors = append(row.Errors, "setup: "+oneLine(err.Error()))
+		return row
+	}
+	log.Info("measuring", "client", pair.Client.Netns, "server", pair.Server.Netns)
+	row.Metrics = Measure(ctx, pair, mcfg, log)
+	log.Info("measured", "bulk_gbps", fig(row.BulkGbps()), "p50_us", fig(row.P50US()),
+		"p99_us", fig(row.P99US()), "conns_per_sec", fig(row.ConnsPerSec()), "errors", len(row.Errors))
+	return row
+}
+
+// fig formats an optional figure for logs.
+func fig(v float64, ok bool) string { return cell(v, ok) }
+
+// WriteFiles writes switch.md, switch.svg and switch.json into dir.
+func (rep *Report) WriteFiles(dir string) error {
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	files := map[string][]byte{
+		"switch.md":   []byte(rep.Markdown()),
+		"switch.svg":  []byte(rep.SVG()),
+		"switch.json": append(js, '\n'),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	return nil
+}
+
+// hostInfo describes the running machine.
+func hostInfo() HostInfo {
+	h := HostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			h.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return h
+}

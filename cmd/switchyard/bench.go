@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchyard/switchyard/bench"
+)
+
+// benchUsage is the help text of `switchyard bench`.
+const benchUsage = `Usage: switchyard bench switch [flags]
+
+Measures TCP bulk throughput (iperf3), 64-byte request/response latency and
+connect/request/close rate between two network namespaces connected through
+switchyard, a Linux bridge and vde_switch, at each MTU. Needs root, iperf3
+and vde_switch. Writes switch.md, switch.svg and switch.json to --out.
+
+Flags:
+`
+
+// benchMain runs `switchyard bench ...`; args follow "bench". It returns
+// the process exit code.
+func benchMain(args []string, log *slog.Logger) int {
+	if len(args) == 0 {
+		benchSwitchFlags(new(benchSwitchOpts)).Usage()
+		return 2
+	}
+	switch args[0] {
+	case "switch":
+		return benchSwitch(args[1:], log)
+	case "peer":
+		return benchPeer(args[1:], log)
+	case "-h", "--help", "help":
+		fmt.Print(benchUsage + benchSwitchFlags(new(benchSwitchOpts)).FlagUsages())
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\")\n", args[0])
+	return 2
+}
+
+// benchSwitchOpts are the flags of `switchyard bench switch`.
+type benchSwitchOpts struct {
+	out          string
+	duration     time.Duration
+	mtus         []int
+	topologies   []string
+	rrIterations int
+}
+
+// benchSwitchFlags declares the flags of `switchyard bench switch`.
+func benchSwitchFlags(o *benchSwitchOpts) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("bench switch", pflag.ContinueOnError)
+	fs.StringVar(&o.out, "out", "bench-out", "directory for switch.md, switch.svg and switch.json")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, 9000}, "MTUs to measure at")
+	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard, kernel-bridge, vde_switch; default all)")
+	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
+	fs.Usage = func() { fmt.Fprint(os.Stderr, benchUsage+fs.FlagUsages()) }
+	return fs
+}
+
+// benchSwitch runs `switchyard bench switch`.
+func benchSwitch(args []string, log *slog.Logger) int {
+	var o benchSwitchOpts
+	fs := benchSwitchFlags(&o)
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "switchyard bench switch: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		log.Error("bench switch: cannot find own binary", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.RunSwitch(ctx, bench.SwitchConfig{
+		Binary: exe, OutDir: o.out, Duration: o.duration, MTUs: o.mtus,
+		Topologies: o.topologies, RRIterations: o.rrIterations,
+	}, log)
+	if rep != nil {
+		fmt.Print(rep.Markdown())
+		fmt.Printf("\nWrote %s/switch.md, switch.svg and switch.json\n", o.out)
+	}
+	if err != nil {
+		log.Error("bench switch failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// benchPeer runs the hidden `switchyard bench peer rr-server|rr-client|
+// crr-client` that the harness starts inside namespaces. Results are JSON
+// on stdout.
+func benchPeer(args []string, log *slog.Logger) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "switchyard bench peer: want rr-server, rr-client or crr-client")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var (
+		fs  = pflag.NewFlagSet("bench peer "+args[0], pflag.ContinueOnError)
+		run func() (any, error)
+	)
+	fs.SetOutput(os.Stderr)
+	size := fs.Int("size", bench.DefaultMessageSize, "request and response size in bytes")
+	switch args[0] {
+	case "rr-server":
+		var cfg bench.RRServerConfig
+		fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:7001", "address to listen on")
+		fs.DurationVar(&cfg.MaxDuration, "max-duration", 10*time.Minute, "exit after this long")
+		run = func() (any, error) {
+			cfg.Size = *size
+			stats, err := bench.RunRRServer(ctx, cfg, func(a net.Addr) {
+				benchPrintJSON(os.Stdout, map[string]string{"event": "listening", "addr": a.String()})
+			})
+			return struct {
+				Event string `json:"event"`
+				bench.RRServerStats
+			}{"done", stats}, err
+		}
+	case "rr-client":
+		var cfg bench.RRClientConfig
+		fs.StringVar(&cfg.Addr, "addr", "", "echo server address, host:port")
+		fs.IntVar(&cfg.Iterations, "iterations", 0, "stop after this many exchanges")
+		fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long")
+		fs.IntVar(&cfg.Warmup, "warmup", 100, "unrecorded exchanges first")
+		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "bound of each exchange")
+		run = func() (any, error) { cfg.Size = *size; return bench.RunRRClient(ctx, cfg) }
+	case "crr-client":
+		var cfg bench.CRRClientConfig
+		fs.StringVar(&cfg.Addr, "addr", "", "echo server address, host:port")
+		fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "stop after this long")
+		fs.IntVar(&cfg.MaxConns, "max-conns", 0, "stop after this many connections (0: no limit)")
+		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "bound of each connection")
+		run = func() (any, error) { cfg.Size = *size; return bench.RunCRRClient(ctx, cfg) }
+	default:
+		fmt.Fprintf(os.Stderr, "switchyard bench peer: unknown peer %q\n", args[0])
+		return 2
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	res, err := run()
+	if err != nil {
+		log.Error("bench peer failed", "peer", args[0], "err", err)
+		return 1
+	}
+	if err := benchPrintJSON(os.Stdout, res); err != nil {
+		log.Error("bench peer: write result", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// benchPrintJSON writes v as one line of JSON.
+func benchPrintJSON(w io.Writer, v any) error {
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	return nil
+}

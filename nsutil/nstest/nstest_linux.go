@@ -1,0 +1,81 @@
+package nstest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Prefix starts the name of every namespace NewNetns creates.
+const Prefix = "sytest-"
+
+// RequireNetAdmin skips t unless the process runs as root with
+// CAP_NET_ADMIN and CAP_SYS_ADMIN (needed for setns), /dev/net/tun exists
+// and the ip(8) command is available.
+func RequireNetAdmin(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)")
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		t.Skipf("capget: %v", err)
+	}
+	for c, name := range map[uint]string{unix.CAP_NET_ADMIN: "CAP_NET_ADMIN", unix.CAP_SYS_ADMIN: "CAP_SYS_ADMIN"} {
+		if data[c/32].Effective&(1<<(c%32)) == 0 {
+			t.Skipf("needs %s in the effective capability set", name)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("no TUN/TAP support: %v", err)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skipf("needs ip(8): %v", err)
+	}
+}
+
+// NewNetns creates a network namespace named Prefix plus a random suffix
+// with `ip netns add`, brings its loopback up and deletes it when t ends.
+// It returns the name; Path gives the file.
+func NewNetns(t testing.TB) string {
+	t.Helper()
+	RequireNetAdmin(t)
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatalf("random name: %v", err)
+	}
+	name := Prefix + hex.EncodeToString(b[:])
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Skipf("cannot create network namespaces: ip netns add %s: %v: %s", name, err, out)
+	}
+	t.Cleanup(func() {
+		out, err := exec.Command("ip", "netns", "del", name).CombinedOutput()
+		if err != nil {
+			t.Errorf("ip netns del %s: %v: %s", name, err, out)
+		}
+	})
+	if out, err := Exec(name, "ip", "link", "set", "lo", "up"); err != nil {
+		t.Fatalf("lo up in %s: %v: %s", name, err, out)
+	}
+	return name
+}
+
+// Path returns the file of the namespace NewNetns named name.
+func Path(name string) string {
+	return filepath.Join("/var/run/netns", name)
+}
+
+// Exec runs argv inside the named namespace (`ip netns exec`) and returns
+// its combined output.
+func Exec(name string, argv ...string) (string, error) {
+	args := append([]string{"netns", "exec", name}, argv...)
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
