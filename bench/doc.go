@@ -13,6 +13,8 @@
 // exposes them as hidden `switchyard bench peer ...` subcommands so that
 // the harness can run them inside the endpoint namespaces.
 //
-// Everything here needs root and real network namespaces except the peers
-// (which work on loopback) and the report formatting.
+// Everything here needs Linux, root and real network namespaces except the
+// peers (which work on loopback) and the report formatting. The package
+// builds everywhere; on other systems [RunSwitch] and the topology
+// constructors return an error.
 package bench

@@ -95,18 +95,32 @@ func (rep *Report) TargetsMarkdown() string {
 	return b.String()
 }
 
-// Markdown returns the whole report: a header, the table and the targets.
+// TableMarkdown returns the part of the report meant for pasting into a
+// README: the table (with its error notes) and the targets, introduced by
+// a plain line rather than a heading so that it fits under any heading
+// level. It has no title; Markdown starts with exactly this text.
+func (rep *Report) TableMarkdown() string {
+	var b strings.Builder
+	b.WriteString(rep.Table())
+	b.WriteString("\n")
+	if len(rep.Targets) > 0 {
+		fmt.Fprintf(&b, "Targets (MTU %d):\n\n", TargetMTU)
+	}
+	b.WriteString(rep.TargetsMarkdown())
+	return b.String()
+}
+
+// Markdown returns the whole report as written to switch.md: TableMarkdown
+// followed by a paragraph on the run conditions. It has no title line, so
+// that the file starts with the table.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Switch benchmark\n\n")
-	fmt.Fprintf(&b, "%s, kernel %s, %d CPUs (load average %s at start), %s. Each measurement ran %gs; "+
+	b.WriteString(rep.TableMarkdown())
+	fmt.Fprintf(&b, "\nSwitch benchmark, %s, kernel %s, %d CPUs (load average %s at start), %s. Each measurement ran %gs; "+
 		"rr/crr messages are %d bytes. Ratios are against %s at the same MTU "+
-		"(bulk and conn/s: higher is better; p50: lower is better).\n\n",
+		"(bulk and conn/s: higher is better; p50: lower is better).\n",
 		rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Host.Kernel, rep.Host.CPUs, rep.Host.LoadAvg,
 		rep.Host.GoVersion, rep.DurationS, rep.MessageSize, ReferenceTopology)
-	b.WriteString(rep.Table())
-	fmt.Fprintf(&b, "\n## Targets (MTU %d)\n\n", TargetMTU)
-	b.WriteString(rep.TargetsMarkdown())
 	return b.String()
 }
 

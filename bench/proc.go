@@ -57,13 +57,6 @@ func (t *tailBuffer) String() string {
 	return strings.TrimSpace(string(t.buf))
 }
 
-// childAttr puts a child into its own process group (so a terminal's
-// Ctrl-C reaches only the harness, which then tears down in order) and
-// kills it if the harness dies.
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
 // proc is a long-running child process (daemon, switch, server peer).
 type proc struct {
 	label  string
@@ -160,7 +153,7 @@ func (p *proc) stop(log *slog.Logger, sig syscall.Signal, grace time.Duration) {
 		return
 	}
 	pid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pid, sig)
+	_ = killGroup(pid, sig)
 	select {
 	case <-p.done:
 		log.Debug("stopped", "proc", p.label, "pid", pid, "signal", sig.String())
@@ -168,7 +161,7 @@ func (p *proc) stop(log *slog.Logger, sig syscall.Signal, grace time.Duration) {
 	case <-time.After(grace):
 	}
 	log.Warn("process ignored signal, killing", "proc", p.label, "pid", pid, "signal", sig.String())
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = killGroup(pid, syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
@@ -183,7 +176,7 @@ func runCmd(ctx context.Context, timeout time.Duration, argv ...string) ([]byte,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = childAttr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	var stdout bytes.Buffer
 	stderr := newTailBuffer("")

@@ -102,6 +102,35 @@ func TestMarkdown(t *testing.T) {
 	}
 }
 
+func TestTableMarkdown(t *testing.T) {
+	rep := sampleReport()
+	tm, md := rep.TableMarkdown(), rep.Markdown()
+	header := "| topology | MTU | bulk Gb/s |"
+	if !strings.HasPrefix(tm, header) || !strings.HasPrefix(md, header) {
+		t.Errorf("report does not start with the table:\n%s", md)
+	}
+	if !strings.HasPrefix(md, tm) {
+		t.Errorf("Markdown does not start with TableMarkdown:\n%s\n---\n%s", md, tm)
+	}
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "#") {
+			t.Errorf("heading line %q in markdown", line)
+		}
+	}
+	for _, want := range []string{"Targets (MTU 1500):\n\n- **", "[1] vde_switch, MTU 9000"} {
+		if !strings.Contains(tm, want) {
+			t.Errorf("TableMarkdown lacks %q:\n%s", want, tm)
+		}
+	}
+	if strings.Contains(tm, "load average") {
+		t.Errorf("TableMarkdown has the run conditions:\n%s", tm)
+	}
+	none := (&Report{}).TableMarkdown()
+	if !strings.HasSuffix(none, "\n\nTargets not evaluated: MTU 1500 was not measured.\n") {
+		t.Errorf("TableMarkdown without targets:\n%s", none)
+	}
+}
+
 // checkSVG parses s as XML and returns its text content.
 func checkSVG(t *testing.T, s string) string {
 	t.Helper()

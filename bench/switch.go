@@ -106,11 +106,14 @@ func (cfg SwitchConfig) newTopology(name string, log *slog.Logger) (Topology, er
 // RunSwitch measures every configured topology at every MTU, writes
 // switch.md, switch.svg and switch.json to cfg.OutDir and returns the
 // report. A topology that fails is reported in its rows; RunSwitch fails
-// only for bad configuration, missing tools, cancellation (the partial
-// report is still written and returned) or unwritable output.
+// only outside Linux, for bad configuration, missing tools, cancellation
+// (the partial report is still written and returned) or unwritable output.
 func RunSwitch(ctx context.Context, cfg SwitchConfig, log *slog.Logger) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkPlatform(); err != nil {
+		return nil, fmt.Errorf("bench switch: %w", err)
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {

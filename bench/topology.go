@@ -60,8 +60,11 @@ type topoBase struct {
 	undo   []func()
 }
 
-// newTopoBase validates opts and returns the shared part of a topology.
+// newTopoBase checks the platform, validates opts and returns the shared part of a topology.
 func newTopoBase(tag string, opts TopologyOptions) (topoBase, error) {
+	if err := checkPlatform(); err != nil {
+		return topoBase{}, fmt.Errorf("topology %s: %w", tag, err)
+	}
 	if !opts.Subnet.IsValid() || !opts.Subnet.Addr().Is4() || opts.Subnet.Bits() > 24 {
 		return topoBase{}, fmt.Errorf("topology %s: subnet %q must be an IPv4 prefix of /24 or wider", tag, opts.Subnet)
 	}

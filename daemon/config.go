@@ -40,6 +40,9 @@ type Config struct {
 	PlainTAP bool `json:"plain_tap,omitempty"`
 	// TxQueueLen is the TAP interfaces' txqueuelen (10000).
 	TxQueueLen int `json:"txqueuelen,omitempty"`
+	// NetnsCheck is how often endpoints' namespaces are checked for
+	// existence; endpoints whose namespace is gone are detached (2s).
+	NetnsCheck Duration `json:"netns_check,omitempty"`
 	// Log receives the daemon's logs; nil discards them.
 	Log *slog.Logger `json:"-"`
 }
@@ -88,11 +91,32 @@ func (c *Config) setDefaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.NetnsCheck == 0 {
+		c.NetnsCheck = Duration(DefaultNetnsCheck)
+	}
 }
 
+// Bounds of the tunables: large enough for any real host, small enough that
+// a typo cannot make a table scan or a queue unbounded.
+const (
+	MinAgeing     = time.Second
+	MaxFDB        = 65536
+	MaxQueueLen   = 65536
+	MaxTxQueueLen = 1 << 20
+)
+
 func (c *Config) validate() error {
-	if c.AgeingTime < 0 || c.FDBMax < 0 || c.QueueLen < 0 || c.TxQueueLen < 0 {
-		return fmt.Errorf("config: ageing_time, fdb_max, queue_len and txqueuelen must not be negative")
+	switch {
+	case c.NetnsCheck < 0 || c.NetnsCheck != 0 && time.Duration(c.NetnsCheck) < 10*time.Millisecond:
+		return fmt.Errorf("config: netns_check %s is below 10ms", time.Duration(c.NetnsCheck))
+	case c.AgeingTime != 0 && time.Duration(c.AgeingTime) < MinAgeing:
+		return fmt.Errorf("config: ageing_time %s is below %s", time.Duration(c.AgeingTime), MinAgeing)
+	case c.FDBMax < 0 || c.FDBMax > MaxFDB:
+		return fmt.Errorf("config: fdb_max %d out of range [1, %d]", c.FDBMax, MaxFDB)
+	case c.QueueLen < 0 || c.QueueLen > MaxQueueLen:
+		return fmt.Errorf("config: queue_len %d out of range [1, %d]", c.QueueLen, MaxQueueLen)
+	case c.TxQueueLen < 0 || c.TxQueueLen > MaxTxQueueLen:
+		return fmt.Errorf("config: txqueuelen %d out of range [1, %d]", c.TxQueueLen, MaxTxQueueLen)
 	}
 	for _, n := range c.Networks {
 		if _, _, err := parseNetwork(api.NetworkCreate(n)); err != nil {

@@ -21,7 +21,15 @@ var (
 	ErrInvalid  = errors.New("invalid request")
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable is returned while the daemon shuts down.
+	ErrUnavailable = errors.New("unavailable")
 )
+
+// routeOps reads and sets namespaces' default routes; tests replace it.
+type routeOps struct {
+	hasDefault func(nsPath string) bool
+	setDefault func(nsPath, ifname string, gw netip.Addr) error
+}
 
 // Device is an endpoint's port as the daemon needs it: a TAP device, or a
 // fake in tests.
@@ -49,10 +57,14 @@ type Daemon struct {
 	cfg  Config
 	open OpenFunc
 
+	routes routeOps
+
 	mu       sync.Mutex
 	networks map[string]*network
 	vlanSw   *vswitch.Switch // shared by every network with a VLAN ID
 	closed   bool
+	stop     chan struct{}  // closed by Close: stops the namespace watcher
+	reapers  sync.WaitGroup // the watcher and goroutines reaping vanished ports
 }
 
 // New builds a daemon with the configured built-in networks. open nil means
@@ -65,24 +77,32 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 	if open == nil {
 		open = OpenTAP
 	}
-	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{}}
+	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
+		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute}}
 	for _, nc := range cfg.Networks {
 		if _, err := d.createNetwork(api.NetworkCreate(nc), true); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 		}
 	}
+	d.stop = make(chan struct{})
+	d.reapers.Add(1)
+	go d.watchNamespaces(time.Duration(cfg.NetnsCheck), d.stop)
 	return d, nil
 }
 
 // Config returns the daemon's effective configuration.
 func (d *Daemon) Config() Config { return d.cfg }
 
-func (d *Daemon) switchConfig(name string) vswitch.Config {
-	return vswitch.Config{
+// newSwitch starts a switch whose ports that vanish are reaped.
+func (d *Daemon) newSwitch(name string) *vswitch.Switch {
+	var sw *vswitch.Switch
+	sw = vswitch.New(vswitch.Config{
 		Name: name, AgeingTime: time.Duration(d.cfg.AgeingTime), MaxEntries: d.cfg.FDBMax,
 		QueueLen: d.cfg.QueueLen, Log: d.cfg.Log,
-	}
+		OnPortDown: func(id vswitch.PortID, err error) { d.reapPort(sw, id, err) },
+	})
+	return sw
 }
 
 // CreateNetwork creates a user-defined network.
@@ -102,7 +122,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return api.Network{}, errors.New("daemon is shutting down")
+		return api.Network{}, fmt.Errorf("%w: daemon is shutting down", ErrUnavailable)
 	}
 	if _, ok := d.networks[req.Name]; ok {
 		return api.Network{}, fmt.Errorf("%w: network %q already exists", ErrConflict, req.Name)
@@ -118,10 +138,10 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool,
 		endpoints: map[string]*endpoint{}}
 	if req.VLAN == 0 {
-		n.sw = vswitch.New(d.switchConfig(req.Name))
+		n.sw = d.newSwitch(req.Name)
 	} else {
 		if d.vlanSw == nil {
-			d.vlanSw = vswitch.New(d.switchConfig("vlans"))
+			d.vlanSw = d.newSwitch("vlans")
 		}
 		n.sw = d.vlanSw
 	}
@@ -144,10 +164,13 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	if len(n.endpoints) > 0 {
 		return fmt.Errorf("%w: network %q has active endpoints", ErrConflict, name)
 	}
+	delete(d.networks, name)
 	if n.vlan == 0 {
 		n.sw.Close()
+	} else if !d.hasVLANNetworks() {
+		d.vlanSw.Close()
+		d.vlanSw = nil
 	}
-	delete(d.networks, name)
 	d.cfg.Log.Info("network removed", "network", name)
 	return nil
 }
@@ -173,10 +196,23 @@ func (d *Daemon) network(name string) (*network, error) {
 	return n, nil
 }
 
+func (d *Daemon) hasVLANNetworks() bool {
+	for _, n := range d.networks {
+		if n.vlan != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Close detaches every endpoint (removing its TAP) and stops the switches.
 func (d *Daemon) Close() {
+	defer d.reapers.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stop != nil && !d.closed {
+		close(d.stop)
+	}
 	d.closed = true
 	for _, n := range d.networks {
 		for _, ep := range n.endpoints {

@@ -3,8 +3,10 @@ package daemon
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/port"
@@ -22,8 +24,10 @@ func (f *fakeDev) MAC() net.HardwareAddr { return f.mac }
 
 // fakeOpener records opened devices and can be told to fail.
 type fakeOpener struct {
-	opened []*fakeDev
-	fail   error
+	opened     []*fakeDev
+	fail       error
+	hasDefault bool     // the namespace has a default route of its own
+	moved      []string // default routes set on detach
 }
 
 func (o *fakeOpener) open(c tap.Config) (Device, error) {
@@ -48,6 +52,13 @@ func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 	d, err := New(Config{}, o.open)
 	if err != nil {
 		t.Fatal(err)
+	}
+	d.routes = routeOps{
+		hasDefault: func(string) bool { return o.hasDefault },
+		setDefault: func(_, ifname string, gw netip.Addr) error {
+			o.moved = append(o.moved, ifname+" via "+gw.String())
+			return nil
+		},
 	}
 	t.Cleanup(d.Close)
 	return d, o
@@ -190,5 +201,73 @@ func TestAttachBadInputLeavesNothing(t *testing.T) {
 	}
 	if len(o.opened) != 1 {
 		t.Fatalf("%d devices opened, want 1", len(o.opened))
+	}
+}
+
+func TestDefaultRoute(t *testing.T) {
+	d, o := newTestDaemon(t)
+	if _, err := d.CreateNetwork(api.NetworkCreate{Name: "blue", Subnet: "10.91.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	ep2, err := d.Attach("blue", api.EndpointCreate{Netns: selfNS, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Detaching the network with the default route hands it to blue.
+	if err := d.Detach("default", "a"); err != nil {
+		t.Fatal(err)
+	}
+	want := ep2.IfName + " via 10.91.0.1"
+	if len(o.moved) != 1 || o.moved[0] != want {
+		t.Fatalf("default route moves: %v, want [%s]", o.moved, want)
+	}
+	if eps, _ := d.Endpoints("blue"); !eps[0].DefaultRoute {
+		t.Fatal("blue endpoint does not report the default route")
+	}
+	// A namespace with a default route of its own keeps it.
+	d.Detach("blue", "a")
+	o.hasDefault = true
+	ep, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "b"})
+	if err != nil || ep.DefaultRoute || o.opened[len(o.opened)-1].cfg.Gateway.IsValid() {
+		t.Fatalf("attach into a namespace with a default route: %+v %v", ep, err)
+	}
+}
+
+func TestVanishedPortIsReaped(t *testing.T) {
+	d, o := newTestDaemon(t)
+	if _, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "a", IP: "10.90.0.9"}); err != nil {
+		t.Fatal(err)
+	}
+	o.opened[0].Close() // as when the namespace is deleted
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		eps, _ := d.Endpoints("")
+		if len(eps) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("endpoint of a closed port was not reaped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d.networks["default"].pool.InUse(mustAddr("10.90.0.9")) {
+		t.Fatal("reaped endpoint kept its address")
+	}
+}
+
+func TestConfigBounds(t *testing.T) {
+	for _, body := range []string{
+		`{"ageing_time": "5ns"}`, `{"fdb_max": 10000000}`, `{"queue_len": -1}`,
+		`{"txqueuelen": 99999999}`, `{"networks": [{"name": "x", "subnet": "nope"}]}`,
+	} {
+		if _, err := ParseConfig([]byte(body)); err == nil {
+			t.Errorf("ParseConfig(%s) accepted it", body)
+		}
+	}
+	if c, err := ParseConfig([]byte(`{"ageing_time": "10m", "fdb_max": 100}`)); err != nil || c.FDBMax != 100 {
+		t.Fatalf("good config: %+v %v", c, err)
 	}
 }

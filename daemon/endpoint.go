@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/ipam"
 	"github.com/switchyard/switchyard/nsutil"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
@@ -48,7 +50,9 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 	}
 	addr := plan.ip
 	if addr.IsValid() {
-		err = n.pool.Reserve(addr)
+		if err = n.pool.Reserve(addr); err != nil && !errors.Is(err, ipam.ErrInUse) {
+			return api.Endpoint{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, n.name, err)
+		}
 	} else {
 		addr, err = n.pool.Allocate()
 	}
@@ -90,7 +94,9 @@ func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
 		}
 	}
 	if p.ifname == "" {
-		p.ifname = d.freeIfName(p.ns, p.nsPath)
+		if p.ifname, err = d.freeIfName(p.ns, p.nsPath); err != nil {
+			return p, fmt.Errorf("%w: %w", ErrConflict, err)
+		}
 	}
 	return p, nil
 }
@@ -150,7 +156,9 @@ func isZero(b []byte) bool {
 
 // connect opens the device and adds it to the network's switch.
 func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, error) {
-	defRoute := !d.nsHasEndpoint(p.ns)
+	// The first network a namespace joins gives it the default route, as
+	// in Docker, unless the namespace already has one of its own.
+	defRoute := !d.nsHasEndpoint(p.ns) && !d.routes.hasDefault(p.nsPath)
 	tc := tap.Config{
 		Netns: p.nsPath, Name: p.ifname, MTU: p.mtu, MAC: p.mac,
 		Addrs:      []netip.Prefix{netip.PrefixFrom(addr, n.subnet.Bits())},
@@ -161,8 +169,11 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		tc.Gateway = n.pool.Gateway()
 	}
 	dev, err := d.open(tc)
+	if errors.Is(err, tap.ErrExists) {
+		return nil, fmt.Errorf("%w: attach to network %q: %w", ErrConflict, n.name, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: attach to network %q: %w", ErrInvalid, n.name, err)
+		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
 	}
 	id, err := n.sw.AddPort(dev, vswitch.PortConfig{Name: p.name, VLAN: n.vlan})
 	if err != nil {
@@ -196,7 +207,9 @@ func (d *Daemon) Detach(network, name string) error {
 	return nil
 }
 
-// detach undoes connect; d.mu must be held.
+// detach undoes connect; d.mu must be held. When the endpoint carried its
+// namespace's default route, another of the namespace's networks takes it
+// over (as Docker does on disconnect).
 func (d *Daemon) detach(n *network, ep *endpoint) {
 	if err := n.sw.RemovePort(ep.port); err != nil {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
@@ -204,6 +217,52 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 	n.pool.Release(ep.addr)
 	delete(n.endpoints, ep.info.Name)
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
+	if ep.info.DefaultRoute && !d.closed {
+		d.moveDefaultRoute(ep)
+	}
+}
+
+// moveDefaultRoute gives gone's default route to another endpoint of the
+// same namespace, if any; d.mu must be held.
+func (d *Daemon) moveDefaultRoute(gone *endpoint) {
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			if ep.ns != gone.ns {
+				continue
+			}
+			if err := d.routes.setDefault(ep.nsPath, ep.info.IfName, n.pool.Gateway()); err != nil {
+				d.cfg.Log.Warn("default route not moved", "endpoint", ep.info.Name, "err", err)
+				return
+			}
+			ep.info.DefaultRoute = true
+			d.cfg.Log.Info("default route moved", "network", n.name, "endpoint", ep.info.Name, "gateway", n.pool.Gateway())
+			return
+		}
+	}
+}
+
+// reapPort detaches the endpoint behind a port that closed by itself (its
+// namespace was deleted). It runs on its own goroutine: the switch calls
+// OnPortDown from the port's reader, which RemovePort waits for.
+func (d *Daemon) reapPort(sw *vswitch.Switch, id vswitch.PortID, cause error) {
+	d.reapers.Add(1)
+	go func() {
+		defer d.reapers.Done()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.closed {
+			return
+		}
+		for _, n := range d.networks {
+			for _, ep := range n.endpoints {
+				if n.sw == sw && ep.port == id {
+					d.cfg.Log.Info("endpoint gone", "network", n.name, "endpoint", ep.info.Name, "cause", cause)
+					d.detach(n, ep)
+					return
+				}
+			}
+		}
+	}()
 }
 
 // Endpoints lists endpoints of one network (all networks when empty).
@@ -248,7 +307,7 @@ func (d *Daemon) nsHasEndpoint(ns nsKey) bool {
 
 // freeIfName picks the lowest ethN not used by our endpoints nor present
 // in the namespace.
-func (d *Daemon) freeIfName(ns nsKey, nsPath string) string {
+func (d *Daemon) freeIfName(ns nsKey, nsPath string) (string, error) {
 	used := map[string]bool{}
 	for _, n := range d.networks {
 		for _, ep := range n.endpoints {
@@ -257,18 +316,26 @@ func (d *Daemon) freeIfName(ns nsKey, nsPath string) string {
 			}
 		}
 	}
-	for i := 0; ; i++ {
+	for i := range maxIfIndex {
 		name := fmt.Sprintf("eth%d", i)
 		if !used[name] && !linkExists(nsPath, name) {
-			return name
+			return name, nil
 		}
 	}
+	return "", fmt.Errorf("no free interface name eth0-eth%d in %s", maxIfIndex-1, nsPath)
 }
+
+// maxIfIndex bounds the search for a free ethN name.
+const maxIfIndex = 1024
 
 // defaultName derives an endpoint name from a netns spec.
 func defaultName(spec string) string {
 	if pid, ok := strings.CutPrefix(spec, "pid:"); ok {
 		return "pid-" + pid
+	}
+	// /proc/N/ns/net and /proc/N/task/T/ns/net name a process.
+	if parts := strings.Split(filepath.Clean(spec), "/"); len(parts) >= 5 && parts[1] == "proc" && parts[len(parts)-1] == "net" {
+		return "pid-" + parts[2]
 	}
 	return filepath.Base(spec)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -222,5 +223,37 @@ func TestDetachAndShutdownRemoveTAPs(t *testing.T) {
 	out, _ := nstest.Exec(a, "ip", "-o", "link")
 	if bytes.Contains([]byte(out), []byte("eth")) {
 		t.Fatalf("links left: %s", out)
+	}
+}
+
+func TestDeletedNamespaceIsReaped(t *testing.T) {
+	l := startDaemon(t)
+	name := nstest.Prefix + "reap"
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", name).Run()
+	ep := l.attach("default", name, "")
+	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		eps, err := l.c.Endpoints(context.Background(), "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(eps) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint %s still listed after its namespace was deleted", ep.Name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Its address is free again.
+	b := nstest.NewNetns(t)
+	if got := l.attach("default", b, ""); got.IP != ep.IP {
+		t.Fatalf("address %s not reused (got %s)", ep.IP, got.IP)
 	}
 }

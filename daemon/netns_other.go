@@ -2,7 +2,10 @@
 
 package daemon
 
-import "errors"
+import (
+	"errors"
+	"net/netip"
+)
 
 type nsKey struct{ dev, ino uint64 }
 
@@ -11,3 +14,7 @@ var errNotLinux = errors.New("network namespaces need Linux")
 func nsIdentity(string) (nsKey, error) { return nsKey{}, errNotLinux }
 
 func linkExists(string, string) bool { return false }
+
+func hasDefaultRoute(string) bool { return false }
+
+func setDefaultRoute(string, string, netip.Addr) error { return errNotLinux }

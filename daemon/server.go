@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/switchyard/switchyard/api"
@@ -86,6 +87,8 @@ func answer(w http.ResponseWriter, ok int, v any, err error) {
 		reply(w, http.StatusConflict, api.Error{Error: err.Error()})
 	case errors.Is(err, ErrInvalid):
 		reply(w, http.StatusBadRequest, api.Error{Error: err.Error()})
+	case errors.Is(err, ErrUnavailable):
+		reply(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
 	default:
 		reply(w, http.StatusInternalServerError, api.Error{Error: err.Error()})
 	}
@@ -103,14 +106,23 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s: another switchyard daemon is listening", path)
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("control socket %s: exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another switchyard daemon is listening", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale control socket: %w", err)
+		}
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale control socket: %w", err)
-	}
+	// Create the socket 0600 from the start: no window in which others
+	// could connect. The umask is process-wide, so this runs at start-up.
+	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -136,9 +148,6 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	srv.Shutdown(shut)
 	d.Close()
-	if ul, ok := ln.(*net.UnixListener); ok {
-		os.Remove(ul.Addr().String())
-	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("control API: %w", err)
 	}

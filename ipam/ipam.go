@@ -11,8 +11,13 @@ import (
 	"sync"
 )
 
-// ErrFull is returned when every address of the subnet is taken.
-var ErrFull = errors.New("no free address left in the subnet")
+// Errors wrapped by the pool's failures.
+var (
+	// ErrFull is returned when every address of the subnet is taken.
+	ErrFull = errors.New("no free address left in the subnet")
+	// ErrInUse is returned by Reserve for an address already taken.
+	ErrInUse = errors.New("address already in use")
+)
 
 // MinPrefixLen bounds the subnet size (a /8 needs a 2 MiB bitmap).
 const MinPrefixLen = 8
@@ -95,7 +100,7 @@ func (p *Pool) reserve(a netip.Addr) error {
 		return fmt.Errorf("address %s is the network or broadcast address of %s", a, p.prefix)
 	}
 	if p.isSet(i) {
-		return fmt.Errorf("address %s is already in use", a)
+		return fmt.Errorf("address %s: %w", a, ErrInUse)
 	}
 	p.set(i)
 	return nil

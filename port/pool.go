@@ -2,8 +2,14 @@ package port
 
 import "sync"
 
-// Buffer size classes: a standard frame, a jumbo frame, a super-frame.
-var classSizes = [...]int{2048, 16384, Headroom + MaxSuperFrame}
+// Buffer size classes: a standard frame, a jumbo frame, a super-frame. The
+// last has one spare byte so a reader can tell a maximum-size frame from a
+// truncated one (a read that fills the whole buffer).
+var classSizes = [...]int{SmallBuf, 16384, Headroom + MaxSuperFrame + 1}
+
+// SmallBuf is the buffer size of the smallest class: frames up to
+// SmallBuf-Headroom bytes are best kept in it.
+const SmallBuf = 2048
 
 var pools [len(classSizes)]sync.Pool
 

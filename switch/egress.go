@@ -16,7 +16,8 @@ type egress struct {
 }
 
 // writeLoop writes the port's queue whenever a reader could not do it
-// inline (the port blocks, or another goroutine was writing it).
+// inline (the port blocks, another goroutine was writing it, or frames were
+// left after a reader's bounded drain).
 func (ps *portState) writeLoop() {
 	defer ps.wg.Done()
 	for {
@@ -26,34 +27,42 @@ func (ps *portState) writeLoop() {
 			return
 		}
 		ps.wmu.Lock()
-		ps.drain()
+		ps.drain(-1)
 		ps.wmu.Unlock()
 	}
 }
 
-// flushOrKick writes the queue from the calling goroutine when the port
-// never blocks and nobody is writing it; otherwise it wakes the writer.
-// Every frame queued before the call is written by one of the two, in
-// queue order, because draining only happens under wmu.
+// flushOrKick writes the queued frames from the calling goroutine when the
+// port never blocks and nobody is writing it, at most what is queued now
+// (a reader must not be held by other ports' traffic); anything left, or a
+// busy port, wakes the writer. Every frame queued before the call is
+// written by one of the two, in queue order, because draining only happens
+// under wmu.
 func (ps *portState) flushOrKick() {
 	if ps.info.NonBlocking && ps.wmu.TryLock() {
-		ps.drain()
+		ps.drain(len(ps.q))
 		ps.wmu.Unlock()
-		return
+		if len(ps.q) == 0 {
+			return
+		}
 	}
+	ps.kickWriter()
+}
+
+func (ps *portState) kickWriter() {
 	select {
 	case ps.kick <- struct{}{}:
 	default:
 	}
 }
 
-// drain writes queued frames in batches until the queue is empty; wmu must
-// be held.
-func (ps *portState) drain() {
+// drain writes up to max queued frames (all of them when max < 0) in
+// batches; wmu must be held.
+func (ps *portState) drain(max int) {
 	w := ps.w
-	for {
+	for max != 0 {
 	fill:
-		for len(w.in) < cap(w.in) {
+		for len(w.in) < cap(w.in) && len(w.in) != max {
 			select {
 			case f := <-ps.q:
 				w.in = append(w.in, f)
@@ -63,6 +72,9 @@ func (ps *portState) drain() {
 		}
 		if len(w.in) == 0 {
 			return
+		}
+		if max > 0 {
+			max -= len(w.in)
 		}
 		ps.flush(w)
 	}

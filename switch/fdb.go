@@ -22,9 +22,9 @@ func (k fdbKey) mac() net.HardwareAddr {
 
 func (k fdbKey) vlan() uint16 { return uint16(k) }
 
-// refreshEvery bounds how often a hot entry's timestamp is rewritten, so a
+// maxRefresh bounds how often a hot entry's timestamp is rewritten, so a
 // busy MAC does not dirty a shared cache line on every frame.
-const refreshEvery = int64(time.Second)
+const maxRefresh = int64(time.Second)
 
 type fdbEntry struct {
 	port atomic.Pointer[portState]
@@ -44,6 +44,7 @@ type fdb struct {
 	mask    uint64
 	max     int64
 	ageing  int64
+	refresh int64 // rewrite a timestamp older than this
 	count   atomic.Int64
 	evicted atomic.Uint64
 	moved   atomic.Uint64
@@ -54,7 +55,8 @@ func newFDB(max int, ageing time.Duration) *fdb {
 	for n < 64 && n*64 <= max {
 		n <<= 1
 	}
-	t := &fdb{shards: make([]fdbShard, n), mask: uint64(n - 1), max: int64(max), ageing: int64(ageing)}
+	t := &fdb{shards: make([]fdbShard, n), mask: uint64(n - 1), max: int64(max), ageing: int64(ageing),
+		refresh: min(maxRefresh, int64(ageing)/4)}
 	for i := range t.shards {
 		t.shards[i].m = make(map[fdbKey]*fdbEntry)
 	}
@@ -89,7 +91,7 @@ func (t *fdb) learn(k fdbKey, p *portState, now int64) {
 			e.port.Store(p)
 			t.moved.Add(1)
 			e.seen.Store(now)
-		} else if now-e.seen.Load() >= refreshEvery {
+		} else if now-e.seen.Load() >= t.refresh {
 			e.seen.Store(now)
 		}
 		return

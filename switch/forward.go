@@ -14,9 +14,22 @@ func (s *Switch) ingress(rd *reader, n int) {
 	var bytes uint64
 	for i, f := range rd.batch[:n] {
 		bytes += uint64(f.Len)
-		if s.forward(rd, f, ports, now) {
-			rd.batch[i] = port.Get(in.info.MaxFrame)
-		} else {
+		g := f
+		if f.Len <= port.SmallBuf-port.Headroom && f.Cap() > port.SmallBuf {
+			// Keep the big buffer for the next read; queue a small copy.
+			g = port.Clone(f)
+		}
+		switch {
+		case s.forward(rd, g, ports, now):
+			if g == f {
+				rd.batch[i] = port.Get(in.info.MaxFrame)
+			} else {
+				f.Reset()
+			}
+		case g != f:
+			port.Put(g)
+			f.Reset()
+		default:
 			f.Reset()
 		}
 	}

@@ -74,6 +74,11 @@ func (ps *portState) shutdown() {
 		}
 	})
 	ps.wg.Wait()
+	ps.freeQueued()
+}
+
+// freeQueued returns the frames of a dead port's queue to the pool.
+func (ps *portState) freeQueued() {
 	for {
 		select {
 		case f := <-ps.q:
@@ -91,7 +96,16 @@ func (ps *portState) readLoop() {
 	for {
 		n, err := ps.p.ReadFrames(rd.batch)
 		if err != nil {
-			if !ps.alive.Load() || errors.Is(err, port.ErrClosed) {
+			if !ps.alive.Load() {
+				return
+			}
+			if errors.Is(err, port.ErrClosed) {
+				// The port went away by itself (e.g. its namespace was
+				// deleted): tell the owner, who removes it.
+				ps.sw.cfg.Log.Info("port closed", "switch", ps.sw.cfg.Name, "port", ps.info.Name, "err", err)
+				if down := ps.sw.cfg.OnPortDown; down != nil {
+					down(ps.id, err)
+				}
 				return
 			}
 			ps.c.errs.Add(1)
@@ -139,6 +153,12 @@ func (rd *reader) enqueue(out *portState, f *port.Frame) {
 		port.Put(f)
 		return
 	}
+	if !out.alive.Load() {
+		// The port was removed after this reader looked it up: shutdown
+		// may already have drained its queue, so free what is left.
+		out.freeQueued()
+		return
+	}
 	for _, t := range rd.touched {
 		if t == out {
 			return
@@ -150,8 +170,17 @@ func (rd *reader) enqueue(out *portState, f *port.Frame) {
 // flushTouched gets the batch's frames moving: an idle non-blocking port is
 // written right here; otherwise its writer goroutine is woken.
 func (rd *reader) flushTouched() {
+	// Wake the writers of blocking ports first, so inline writes to the
+	// others do not delay them.
+	for _, out := range rd.touched {
+		if !out.info.NonBlocking {
+			out.kickWriter()
+		}
+	}
 	for i, out := range rd.touched {
-		out.flushOrKick()
+		if out.info.NonBlocking {
+			out.flushOrKick()
+		}
 		rd.touched[i] = nil
 	}
 	rd.touched = rd.touched[:0]

@@ -44,6 +44,11 @@ type Config struct {
 	Clock Clock
 	// Log receives port errors; nil discards them.
 	Log *slog.Logger
+	// OnPortDown, when set, is called from a port's reader when the port
+	// closed by itself (its ReadFrames returned port.ErrClosed without
+	// RemovePort). It must not block; the usual reaction is to call
+	// RemovePort from another goroutine.
+	OnPortDown func(PortID, error)
 }
 
 func (c *Config) setDefaults() {
@@ -99,10 +104,7 @@ func New(cfg Config) *Switch {
 // ageLoop removes aged-out entries so the table does not hold dead MACs.
 func (s *Switch) ageLoop() {
 	defer s.wg.Done()
-	every := s.cfg.AgeingTime / 10
-	if every > 10*time.Second {
-		every = 10 * time.Second
-	}
+	every := min(max(s.cfg.AgeingTime/10, 100*time.Millisecond), 10*time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -50,9 +50,10 @@ func newVLANSet(pc PortConfig) vlanSet {
 	case !pc.Trunk:
 		v.add(pc.VLAN)
 	case len(pc.Allowed) == 0:
-		for i := range v {
-			v[i] = ^uint64(0)
+		for id := uint16(1); id <= 4094; id++ {
+			v.add(id)
 		}
+		v.add(pc.Native)
 	default:
 		for _, id := range pc.Allowed {
 			v.add(id)
@@ -66,20 +67,23 @@ func newVLANSet(pc PortConfig) vlanSet {
 // the metadata. It returns false when the frame is not admitted.
 func (ps *portState) classify(f *port.Frame) bool {
 	d := f.Data()
-	tagged := binary.BigEndian.Uint16(d[12:14]) == tpid8021Q
-	if !tagged {
-		if !ps.cfg.Trunk {
-			f.VLAN = ps.cfg.VLAN
-		} else {
-			f.VLAN = ps.cfg.Native
-		}
+	untagged := ps.cfg.VLAN
+	if ps.cfg.Trunk {
+		untagged = ps.cfg.Native
+	}
+	if binary.BigEndian.Uint16(d[12:14]) != tpid8021Q {
+		f.VLAN = untagged
 		return true
 	}
-	if !ps.cfg.Trunk || len(d) < port.EthHdrLen+port.VLANTagLen {
+	if len(d) < port.EthHdrLen+port.VLANTagLen {
 		return false
 	}
 	vid := binary.BigEndian.Uint16(d[14:16]) & 0x0fff
-	if vid == 0 || !ps.vlans.has(vid) {
+	switch {
+	case vid == 0:
+		// Priority-tagged: belongs to the port's untagged VLAN (802.1Q).
+		vid = untagged
+	case !ps.cfg.Trunk || vid == 4095 || !ps.vlans.has(vid):
 		return false
 	}
 	// Move both MAC addresses over the tag.

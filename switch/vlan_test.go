@@ -50,6 +50,8 @@ func TestVLANIsolation(t *testing.T) {
 		{"trunk tagged 30 not allowed", "trunk", tagged(frame(bcast, mac(4), 4), 30), nil, []string{}},
 		{"access tagged frame dropped", "a10", tagged(frame(bcast, mac(5), 5), 10), nil, []string{}},
 		{"trunk untagged to native", "trunk", frame(bcast, mac(6), 6), frame(bcast, mac(6), 6), []string{"untagged"}},
+		{"priority tag on access port", "a20", tagged(frame(bcast, mac(7), 7), 0), tagged(frame(bcast, mac(7), 7), 20), []string{"trunk"}},
+		{"trunk vid 4095 dropped", "trunk", tagged(frame(bcast, mac(8), 8), 4095), nil, []string{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,5 +97,16 @@ func TestBadVLANConfig(t *testing.T) {
 		if _, err := r.sw.AddPort(nil, pc); err == nil {
 			t.Errorf("AddPort(%+v) accepted a bad VLAN", pc)
 		}
+	}
+}
+
+func TestTrunkAllVLANsExcludesReserved(t *testing.T) {
+	v := newVLANSet(PortConfig{Trunk: true, Native: 0})
+	if !v.has(0) || !v.has(1) || !v.has(4094) || v.has(4095) {
+		t.Fatalf("trunk with all VLANs: has(0)=%v has(1)=%v has(4094)=%v has(4095)=%v", v.has(0), v.has(1), v.has(4094), v.has(4095))
+	}
+	v = newVLANSet(PortConfig{Trunk: true, Native: 7})
+	if v.has(0) || !v.has(7) {
+		t.Fatal("trunk with native 7 admits the untagged domain or not its native VLAN")
 	}
 }

@@ -75,6 +75,11 @@ func (d *Device) read(fd uintptr) bool {
 			// The kernel consumed a frame it could not deliver.
 			d.stats.rxErrors.Add(1)
 			continue
+		case unix.EBADFD:
+			// The interface is gone: its namespace was deleted. Reading
+			// again would fail forever, so report the port closed.
+			r.err = fmt.Errorf("interface gone: %w", port.ErrClosed)
+			return true
 		default:
 			r.err = err
 			return true
@@ -109,7 +114,8 @@ func (d *Device) read(fd uintptr) bool {
 // many the kernel took. In fast mode each frame's VNet is encoded into the
 // 10 bytes in front of its data (the frame's headroom is overwritten). A
 // frame the kernel refuses is counted in Stats().TxErrors and skipped; a
-// full device queue is waited out.
+// full device send buffer (EAGAIN) drops the frame and counts it: the port
+// never blocks (port.Info.NonBlocking).
 func (d *Device) WriteFrames(fs []*port.Frame) (int, error) {
 	if d.closed.Load() {
 		return 0, port.ErrClosed
@@ -158,7 +164,10 @@ func (d *Device) write(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			// The device's send buffer is full. The port promises never to
+			// block (port.Info.NonBlocking): drop and count, like a full
+			// switch queue.
+			d.stats.txErrors.Add(1)
 		case unix.EBADFD:
 			// The interface is gone (deleted from under us).
 			w.err = err

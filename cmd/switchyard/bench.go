@@ -70,20 +70,35 @@ func benchSwitchFlags(o *benchSwitchOpts) *pflag.FlagSet {
 	return fs
 }
 
+// benchParse parses args into fs for the command `switchyard <cmd>`. It
+// returns done with an exit code when the command should stop: 0 after
+// printing usage (from usage) to stdout for --help, 2 after printing the
+// error as one line to stderr for a bad flag. pflag's ContinueOnError
+// prints neither, and would print usage to stderr for --help.
+func benchParse(fs *pflag.FlagSet, args []string, cmd string, usage func(io.Writer)) (code int, done bool) {
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		usage(os.Stdout)
+		return 0, true
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "switchyard %s: %v\n", cmd, err)
+		return 2, true
+	case fs.NArg() > 0:
+		fmt.Fprintf(os.Stderr, "switchyard %s: unexpected arguments %q\n", cmd, fs.Args())
+		return 2, true
+	}
+	return 0, false
+}
+
 // benchSwitch runs `switchyard bench switch`.
 func benchSwitch(args []string, log *slog.Logger) int {
 	var o benchSwitchOpts
 	fs := benchSwitchFlags(&o)
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "switchyard bench switch: unexpected arguments %q\n", fs.Args())
-		return 2
+	usage := func(w io.Writer) { fmt.Fprint(w, benchUsage+fs.FlagUsages()) }
+	if code, done := benchParse(fs, args, "bench switch", usage); done {
+		return code
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -115,13 +130,16 @@ func benchPeer(args []string, log *slog.Logger) int {
 		fmt.Fprintln(os.Stderr, "switchyard bench peer: want rr-server, rr-client or crr-client")
 		return 2
 	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Println("Usage: switchyard bench peer rr-server|rr-client|crr-client [flags]")
+		return 0
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var (
 		fs  = pflag.NewFlagSet("bench peer "+args[0], pflag.ContinueOnError)
 		run func() (any, error)
 	)
-	fs.SetOutput(os.Stderr)
 	size := fs.Int("size", bench.DefaultMessageSize, "request and response size in bytes")
 	switch args[0] {
 	case "rr-server":
@@ -157,11 +175,11 @@ func benchPeer(args []string, log *slog.Logger) int {
 		fmt.Fprintf(os.Stderr, "switchyard bench peer: unknown peer %q\n", args[0])
 		return 2
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: switchyard bench peer %s [flags]\n\nFlags:\n%s", args[0], fs.FlagUsages())
+	}
+	if code, done := benchParse(fs, args[1:], "bench peer "+args[0], usage); done {
+		return code
 	}
 	res, err := run()
 	if err != nil {

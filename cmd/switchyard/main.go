@@ -116,6 +116,9 @@ func (c *clientFlags) client() *api.Client { return api.NewClient(c.socket) }
 func newFlags(name string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SortFlags = false
+	// Errors are reported once, on one line, by exitStatus; --help output
+	// goes to stdout from parse.
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
@@ -123,13 +126,14 @@ func newFlags(name string) *pflag.FlagSet {
 func parse(fs *pflag.FlagSet, args []string, min, max int, what string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(os.Stdout, "Usage: switchyard %s\n\nFlags:\n%s", what, fs.FlagUsages())
 			return nil, err
 		}
 		return nil, usagef("%s: %v", fs.Name(), err)
 	}
 	pos := fs.Args()
 	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		return nil, usagef("usage: switchyard %s %s", fs.Name(), what)
+		return nil, usagef("usage: switchyard %s", what)
 	}
 	return pos, nil
 }

@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"time"
+)
+
+// DefaultNetnsCheck is how often the daemon checks that endpoints'
+// namespaces still exist.
+const DefaultNetnsCheck = 2 * time.Second
+
+// watchNamespaces detaches endpoints whose namespace is gone. An open TAP
+// holds a reference to its namespace, so the kernel never destroys a
+// namespace the daemon is attached to: without this check, `ip netns del`
+// or a container's last process exiting would leave the namespace, its TAP
+// and the endpoint's address behind until a manual detach.
+func (d *Daemon) watchNamespaces(every time.Duration, stop <-chan struct{}) {
+	defer d.reapers.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			d.reapVanished()
+		}
+	}
+}
+
+// reapVanished detaches every endpoint whose namespace file no longer
+// exists or now names another namespace.
+func (d *Daemon) reapVanished() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			if key, err := nsIdentity(ep.nsPath); err != nil || key != ep.ns {
+				d.cfg.Log.Info("endpoint namespace gone", "network", n.name, "endpoint", ep.info.Name, "netns", ep.nsPath)
+				d.detach(n, ep)
+			}
+		}
+	}
+}
