@@ -29,18 +29,11 @@ func (t *BridgeTopology) Name() string { return "kernel-bridge" }
 
 // Setup implements Topology.
 func (t *BridgeTopology) Setup(ctx context.Context, mtu int) (Pair, error) {
-	hostNs, err := t.newNetns(ctx, "host")
+	ns, err := t.newNetnses(ctx, "host", "a", "b")
 	if err != nil {
 		return Pair{}, err
 	}
-	clientNs, err := t.newNetns(ctx, "a")
-	if err != nil {
-		return Pair{}, err
-	}
-	serverNs, err := t.newNetns(ctx, "b")
-	if err != nil {
-		return Pair{}, err
-	}
+	hostNs, clientNs, serverNs := ns[0], ns[1], ns[2]
 	host, err := openNsLinks(hostNs)
 	if err != nil {
 		return Pair{}, err

@@ -39,14 +39,11 @@ func (t *SwitchyardTopology) Name() string { return "switchyard" }
 
 // Setup implements Topology.
 func (t *SwitchyardTopology) Setup(ctx context.Context, mtu int) (Pair, error) {
-	clientNs, err := t.newNetns(ctx, "a")
+	ns, err := t.newNetnses(ctx, "a", "b")
 	if err != nil {
 		return Pair{}, err
 	}
-	serverNs, err := t.newNetns(ctx, "b")
-	if err != nil {
-		return Pair{}, err
-	}
+	clientNs, serverNs := ns[0], ns[1]
 	dir, err := os.MkdirTemp("", "sybench-sy-")
 	if err != nil {
 		return Pair{}, fmt.Errorf("switchyard socket dir: %w", err)

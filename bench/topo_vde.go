@@ -35,18 +35,11 @@ func (t *VDETopology) Name() string { return "vde_switch" }
 
 // Setup implements Topology.
 func (t *VDETopology) Setup(ctx context.Context, mtu int) (Pair, error) {
-	hostNs, err := t.newNetns(ctx, "host")
+	ns, err := t.newNetnses(ctx, "host", "a", "b")
 	if err != nil {
 		return Pair{}, err
 	}
-	clientNs, err := t.newNetns(ctx, "a")
-	if err != nil {
-		return Pair{}, err
-	}
-	serverNs, err := t.newNetns(ctx, "b")
-	if err != nil {
-		return Pair{}, err
-	}
+	hostNs, clientNs, serverNs := ns[0], ns[1], ns[2]
 	dir, err := os.MkdirTemp("", "sybench-vde-")
 	if err != nil {
 		return Pair{}, fmt.Errorf("vde_switch socket dir: %w", err)

@@ -109,6 +109,19 @@ func (b *topoBase) pair(clientNs, serverNs string, mtu int) Pair {
 
 // newNetns creates a namespace named after the topology and role and
 // registers its deletion.
+// newNetnses creates one namespace per role, in order (see newNetns).
+func (b *topoBase) newNetnses(ctx context.Context, roles ...string) ([]string, error) {
+	names := make([]string, 0, len(roles))
+	for _, role := range roles {
+		ns, err := b.newNetns(ctx, role)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, ns)
+	}
+	return names, nil
+}
+
 func (b *topoBase) newNetns(ctx context.Context, role string) (string, error) {
 	name := nsName(b.tag + "-" + role)
 	if err := addNetns(ctx, name); err != nil {

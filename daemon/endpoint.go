@@ -242,27 +242,33 @@ func (d *Daemon) moveDefaultRoute(gone *endpoint) {
 }
 
 // reapPort detaches the endpoint behind a port that closed by itself (its
-// namespace was deleted). It runs on its own goroutine: the switch calls
+// interface was deleted). It runs on its own goroutine: the switch calls
 // OnPortDown from the port's reader, which RemovePort waits for.
 func (d *Daemon) reapPort(sw *vswitch.Switch, id vswitch.PortID, cause error) {
 	d.reapers.Add(1)
 	go func() {
 		defer d.reapers.Done()
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.closed {
-			return
-		}
-		for _, n := range d.networks {
-			for _, ep := range n.endpoints {
-				if n.sw == sw && ep.port == id {
-					d.cfg.Log.Info("endpoint gone", "network", n.name, "endpoint", ep.info.Name, "cause", cause)
-					d.detach(n, ep)
-					return
-				}
+		d.detachWhere("port closed: "+cause.Error(), func(n *network, ep *endpoint) bool {
+			return n.sw == sw && ep.port == id
+		})
+	}()
+}
+
+// detachWhere detaches every endpoint gone matches, logging why.
+func (d *Daemon) detachWhere(why string, gone func(*network, *endpoint) bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	for _, n := range d.networks {
+		for _, ep := range n.endpoints {
+			if gone(n, ep) {
+				d.cfg.Log.Info("endpoint gone", "network", n.name, "endpoint", ep.info.Name, "why", why)
+				d.detach(n, ep)
 			}
 		}
-	}()
+	}
 }
 
 // Endpoints lists endpoints of one network (all networks when empty).

@@ -30,17 +30,8 @@ func (d *Daemon) watchNamespaces(every time.Duration, stop <-chan struct{}) {
 // reapVanished detaches every endpoint whose namespace file no longer
 // exists or now names another namespace.
 func (d *Daemon) reapVanished() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return
-	}
-	for _, n := range d.networks {
-		for _, ep := range n.endpoints {
-			if key, err := nsIdentity(ep.nsPath); err != nil || key != ep.ns {
-				d.cfg.Log.Info("endpoint namespace gone", "network", n.name, "endpoint", ep.info.Name, "netns", ep.nsPath)
-				d.detach(n, ep)
-			}
-		}
-	}
+	d.detachWhere("namespace gone", func(_ *network, ep *endpoint) bool {
+		key, err := nsIdentity(ep.nsPath)
+		return err != nil || key != ep.ns
+	})
 }
