@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard/switchyard/daemon"
 	"github.com/switchyard/switchyard/nsutil"
 	"github.com/switchyard/switchyard/nsutil/nstest"
+	"github.com/switchyard/switchyard/tap"
 )
 
 // live is a daemon serving its API on a temporary socket, with real TAPs.
@@ -255,5 +256,43 @@ func TestDeletedNamespaceIsReaped(t *testing.T) {
 	b := nstest.NewNetns(t)
 	if got := l.attach("default", b, ""); got.IP != ep.IP {
 		t.Fatalf("address %s not reused (got %s)", ep.IP, got.IP)
+	}
+}
+
+// TestMixedOffloadPorts attaches one fast (vnet header, TSO) and one plain
+// TAP: super-frames from the fast side must be segmented and checksummed
+// by the switch for the plain side, and plain frames pass to the fast side.
+func TestMixedOffloadPorts(t *testing.T) {
+	nstest.RequireNetAdmin(t)
+	n := 0
+	open := func(c tap.Config) (daemon.Device, error) {
+		c.Plain = n%2 == 1
+		n++
+		return daemon.OpenTAP(c)
+	}
+	d, err := daemon.New(daemon.Config{}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	epA, err := d.Attach("default", api.EndpointCreate{Netns: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epB, err := d.Attach("default", api.EndpointCreate{Netns: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !epA.Offload || epB.Offload {
+		t.Fatalf("want a fast and a plain port: %+v %+v", epA, epB)
+	}
+	ipB := strings.Split(epB.IP, "/")[0]
+	tcpExchange(t, a, b, ipB+":5002", 8<<20)
+	st := d.Stats()
+	for _, p := range st.Networks[0].Ports {
+		if p.Errors != 0 || p.TxDrops != 0 {
+			t.Errorf("port %s: %d errors, %d drops", p.Name, p.Errors, p.TxDrops)
+		}
 	}
 }
