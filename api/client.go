@@ -124,3 +124,13 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
 	return s, c.do(ctx, http.MethodGet, "/v1/stats", nil, &s)
 }
+
+// Conntrack lists NAT flows, of one network when network is not empty.
+func (c *Client) Conntrack(ctx context.Context, network string) ([]Conntrack, error) {
+	var ct []Conntrack
+	p := "/v1/conntrack"
+	if network != "" {
+		p += "?network=" + url.QueryEscape(network)
+	}
+	return ct, c.do(ctx, http.MethodGet, p, nil, &ct)
+}

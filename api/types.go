@@ -9,6 +9,7 @@
 //	GET    /v1/endpoints[?network=NAME]        list endpoints
 //	GET    /v1/networks/{name}/fdb             forwarding table
 //	GET    /v1/stats                           counters
+//	GET    /v1/conntrack[?network=NAME]        NAT flows
 //
 // Errors come back as {"error": "..."} with a 4xx/5xx status.
 package api
@@ -26,16 +27,56 @@ type NetworkCreate struct {
 	Subnet  string `json:"subnet"`
 	Gateway string `json:"gateway,omitempty"`
 	VLAN    uint16 `json:"vlan,omitempty"`
+	// MTU is the network's MTU: the gateway's and the endpoints' default
+	// (1500).
+	MTU int `json:"mtu,omitempty"`
+	// AllowHostLoopback lets connections to the gateway address on ports
+	// without a gateway service reach the host's 127.0.0.1.
+	AllowHostLoopback bool `json:"allow_host_loopback,omitempty"`
 }
 
 // Network describes a network.
 type Network struct {
-	Name      string `json:"name"`
-	Subnet    string `json:"subnet"`
-	Gateway   string `json:"gateway"`
-	VLAN      uint16 `json:"vlan,omitempty"`
-	Builtin   bool   `json:"builtin,omitempty"`
-	Endpoints int    `json:"endpoints"`
+	Name              string `json:"name"`
+	Subnet            string `json:"subnet"`
+	Gateway           string `json:"gateway"`
+	GatewayMAC        string `json:"gateway_mac"`
+	VLAN              uint16 `json:"vlan,omitempty"`
+	MTU               int    `json:"mtu"`
+	AllowHostLoopback bool   `json:"allow_host_loopback,omitempty"`
+	DNSNames          bool   `json:"dns_names"`
+	Builtin           bool   `json:"builtin,omitempty"`
+	Endpoints         int    `json:"endpoints"`
+}
+
+// Flow is one NAT connection-tracking entry.
+type Flow struct {
+	Proto    string        `json:"proto"`
+	Endpoint string        `json:"endpoint"`
+	Dest     string        `json:"destination"`
+	Target   string        `json:"target,omitempty"`
+	BytesOut uint64        `json:"bytes_out"`
+	BytesIn  uint64        `json:"bytes_in"`
+	Age      time.Duration `json:"age_ns"`
+}
+
+// NATStats are a network's NAT counters.
+type NATStats struct {
+	TCPFlows        int    `json:"tcp_flows"`
+	UDPFlows        int    `json:"udp_flows"`
+	RefusedFull     uint64 `json:"refused_table_full"`
+	RefusedPolicy   uint64 `json:"refused_policy"`
+	DialFailed      uint64 `json:"dial_failed"`
+	ICMPUnsupported string `json:"icmp_unsupported,omitempty"`
+	ICMPForwarded   uint64 `json:"icmp_forwarded"`
+	ICMPDropped     uint64 `json:"icmp_dropped"`
+}
+
+// Conntrack is one network's NAT flows, the answer to GET /v1/conntrack.
+type Conntrack struct {
+	Network string   `json:"network"`
+	Flows   []Flow   `json:"flows"`
+	Stats   NATStats `json:"stats"`
 }
 
 // EndpointCreate attaches a network namespace to a network.
@@ -90,6 +131,7 @@ type NetworkStats struct {
 	FDBEvicted uint64      `json:"fdb_evicted"`
 	Floods     uint64      `json:"floods"`
 	Ports      []PortStats `json:"ports"`
+	NAT        NATStats    `json:"nat"`
 }
 
 // Stats is the answer to GET /v1/stats.

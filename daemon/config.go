@@ -15,12 +15,7 @@ import (
 )
 
 // NetworkConfig describes a network to create at start-up.
-type NetworkConfig struct {
-	Name    string `json:"name"`
-	Subnet  string `json:"subnet"`
-	Gateway string `json:"gateway,omitempty"`
-	VLAN    uint16 `json:"vlan,omitempty"`
-}
+type NetworkConfig = api.NetworkCreate
 
 // Config is the daemon's configuration; the zero value of a field means
 // its default. It is also the format of `switchyard up --config FILE`.
@@ -40,6 +35,15 @@ type Config struct {
 	PlainTAP bool `json:"plain_tap,omitempty"`
 	// TxQueueLen is the TAP interfaces' txqueuelen (10000).
 	TxQueueLen int `json:"txqueuelen,omitempty"`
+	// DNSNames makes the built-in networks resolve endpoint names, as
+	// user-defined networks always do (Docker's default bridge does not).
+	DNSNames bool `json:"dns_names,omitempty"`
+	// ResolvConf is where the host's resolvers are read from
+	// (/etc/resolv.conf); names the gateways do not know go there.
+	ResolvConf string `json:"resolv_conf,omitempty"`
+	// NAT tunes the gateways' NAT; zero fields take nat's defaults.
+	UDPIdle  Duration `json:"udp_idle,omitempty"`
+	MaxFlows int      `json:"max_flows,omitempty"`
 	// NetnsCheck is how often endpoints' namespaces are checked for
 	// existence; endpoints whose namespace is gone are detached (2s).
 	NetnsCheck Duration `json:"netns_check,omitempty"`
@@ -91,6 +95,9 @@ func (c *Config) setDefaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.ResolvConf == "" {
+		c.ResolvConf = "/etc/resolv.conf"
+	}
 	if c.NetnsCheck == 0 {
 		c.NetnsCheck = Duration(DefaultNetnsCheck)
 	}
@@ -119,7 +126,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: txqueuelen %d out of range [1, %d]", c.TxQueueLen, MaxTxQueueLen)
 	}
 	for _, n := range c.Networks {
-		if _, _, err := parseNetwork(api.NetworkCreate(n)); err != nil {
+		if _, _, err := parseNetwork(n); err != nil {
 			return fmt.Errorf("config: network %q: %w", n.Name, err)
 		}
 	}
@@ -143,6 +150,9 @@ func parseNetwork(req api.NetworkCreate) (netip.Prefix, netip.Addr, error) {
 		if gw, err = netip.ParseAddr(req.Gateway); err != nil {
 			return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad gateway %q: %w", req.Gateway, err)
 		}
+	}
+	if req.MTU != 0 && (req.MTU < 576 || req.MTU > 65520) {
+		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad mtu %d: valid MTUs are 576-65520", req.MTU)
 	}
 	if req.VLAN > 4094 {
 		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("bad vlan %d: valid IDs are 1-4094", req.VLAN)

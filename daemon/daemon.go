@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/ipam"
 	"github.com/switchyard/switchyard/port"
 	vswitch "github.com/switchyard/switchyard/switch"
@@ -62,6 +64,7 @@ type Daemon struct {
 	mu       sync.Mutex
 	networks map[string]*network
 	vlanSw   *vswitch.Switch // shared by every network with a VLAN ID
+	subnets  atomic.Pointer[[]netip.Prefix]
 	closed   bool
 	stop     chan struct{}  // closed by Close: stops the namespace watcher
 	reapers  sync.WaitGroup // the watcher and goroutines reaping vanished ports
@@ -79,8 +82,9 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
 		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute}}
+	d.subnets.Store(&[]netip.Prefix{})
 	for _, nc := range cfg.Networks {
-		if _, err := d.createNetwork(api.NetworkCreate(nc), true); err != nil {
+		if _, err := d.createNetwork(nc, true); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 		}
@@ -136,7 +140,10 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		}
 	}
 	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool,
-		endpoints: map[string]*endpoint{}}
+		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames}
+	if n.mtu == 0 {
+		n.mtu = 1500
+	}
 	if req.VLAN == 0 {
 		n.sw = d.newSwitch(req.Name)
 	} else {
@@ -146,6 +153,11 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		n.sw = d.vlanSw
 	}
 	d.networks[req.Name] = n
+	d.refreshSubnets()
+	if err := d.startGateway(n, req); err != nil {
+		d.dropNetwork(n)
+		return api.Network{}, err
+	}
 	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(), "vlan", n.vlan)
 	return n.describe(), nil
 }
@@ -164,15 +176,24 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	if len(n.endpoints) > 0 {
 		return fmt.Errorf("%w: network %q has active endpoints", ErrConflict, name)
 	}
-	delete(d.networks, name)
+	d.stopGateway(n)
+	d.dropNetwork(n)
+	d.cfg.Log.Info("network removed", "network", name)
+	return nil
+}
+
+// dropNetwork forgets a network without endpoints and stops its switch
+// (or the shared VLAN switch when it was the last VLAN network); d.mu must
+// be held.
+func (d *Daemon) dropNetwork(n *network) {
+	delete(d.networks, n.name)
+	d.refreshSubnets()
 	if n.vlan == 0 {
 		n.sw.Close()
 	} else if !d.hasVLANNetworks() {
 		d.vlanSw.Close()
 		d.vlanSw = nil
 	}
-	d.cfg.Log.Info("network removed", "network", name)
-	return nil
 }
 
 // Networks lists the networks sorted by name.
@@ -218,6 +239,7 @@ func (d *Daemon) Close() {
 		for _, ep := range n.endpoints {
 			d.detach(n, ep)
 		}
+		d.stopGateway(n)
 		if n.vlan == 0 {
 			n.sw.Close()
 		}
@@ -228,18 +250,28 @@ func (d *Daemon) Close() {
 	d.networks = map[string]*network{}
 }
 
-// network is one broadcast domain with its address pool and endpoints.
+// network is one broadcast domain with its address pool, endpoints and
+// gateway.
 type network struct {
 	name      string
 	subnet    netip.Prefix
 	vlan      uint16
+	mtu       int
 	builtin   bool
+	dnsNames  bool
 	sw        *vswitch.Switch
 	pool      *ipam.Pool
 	endpoints map[string]*endpoint
+
+	gw                *gateway.Gateway
+	gwPort            vswitch.PortID
+	gwMAC             net.HardwareAddr
+	svc               *services
+	allowHostLoopback bool
 }
 
 func (n *network) describe() api.Network {
 	return api.Network{Name: n.name, Subnet: n.subnet.String(), Gateway: n.pool.Gateway().String(),
-		VLAN: n.vlan, Builtin: n.builtin, Endpoints: len(n.endpoints)}
+		GatewayMAC: n.gwMAC.String(), VLAN: n.vlan, MTU: n.mtu, AllowHostLoopback: n.allowHostLoopback,
+		DNSNames: n.dnsNames, Builtin: n.builtin, Endpoints: len(n.endpoints)}
 }

@@ -137,7 +137,7 @@ func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
 		}
 	}
 	if p.mtu == 0 {
-		p.mtu = tap.DefaultMTU
+		p.mtu = n.mtu
 	}
 	if p.mtu < tap.MinMTU || p.mtu > tap.MaxMTU {
 		return p, fmt.Errorf("MTU %d out of range [%d, %d]", p.mtu, tap.MinMTU, tap.MaxMTU)

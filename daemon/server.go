@@ -62,6 +62,10 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, d.Stats())
 	})
+	mux.HandleFunc("GET /v1/conntrack", func(w http.ResponseWriter, r *http.Request) {
+		ct, err := d.Conntrack(r.URL.Query().Get("network"))
+		answer(w, http.StatusOK, ct, err)
+	})
 	return mux
 }
 

@@ -54,6 +54,10 @@ func (d *Daemon) Stats() api.Stats {
 			fdb, _ := d.FDB(np.n.name)
 			ns.FDBEntries = int64(len(fdb))
 		}
+		if np.n.gw != nil {
+			ns.NAT = natStats(np.n.gw.NAT().Stats())
+			np.ids[np.n.gwPort] = true
+		}
 		for _, p := range st.Ports {
 			if np.ids[p.ID] {
 				ns.Ports = append(ns.Ports, api.PortStats{Name: p.Name, RxFrames: p.RxFrames, RxBytes: p.RxBytes,
@@ -64,4 +68,23 @@ func (d *Daemon) Stats() api.Stats {
 	}
 	sort.Slice(out.Networks, func(i, j int) bool { return out.Networks[i].Network < out.Networks[j].Network })
 	return out
+}
+
+// Conntrack lists NAT flows of one network (all networks when empty).
+func (d *Daemon) Conntrack(network string) ([]api.Conntrack, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if network != "" {
+		n, err := d.network(network)
+		if err != nil {
+			return nil, err
+		}
+		return []api.Conntrack{n.conntrack()}, nil
+	}
+	out := []api.Conntrack{}
+	for _, n := range d.networks {
+		out = append(out, n.conntrack())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })
+	return out, nil
 }

@@ -47,7 +47,9 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	fs.StringVar(&req.Subnet, "subnet", "", "IPv4 subnet in CIDR form (required)")
 	fs.StringVar(&req.Gateway, "gateway", "", "gateway address (default: first address of the subnet)")
 	fs.Uint16Var(&req.VLAN, "vlan", 0, "802.1Q VLAN ID (1-4094): the network becomes a VLAN of the shared trunk-capable switch")
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID]")
+	fs.IntVar(&req.MTU, "mtu", 0, "network MTU: the gateway's and the endpoints' default (1500)")
+	fs.BoolVar(&req.AllowHostLoopback, "allow-host-loopback", false, "let the gateway address reach the host's 127.0.0.1 on ports without a gateway service")
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]")
 	if err != nil {
 		return err
 	}
@@ -80,13 +82,13 @@ func cmdNetworkLs(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ns)
 	}
-	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tENDPOINTS", func(tw io.Writer) {
+	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tMTU\tDNS NAMES\tHOST LOOPBACK\tENDPOINTS", func(tw io.Writer) {
 		for _, n := range ns {
 			vlan := "-"
 			if n.VLAN != 0 {
 				vlan = fmt.Sprint(n.VLAN)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.Endpoints)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%v\t%v\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.MTU, n.DNSNames, n.AllowHostLoopback, n.Endpoints)
 		}
 	})
 }
@@ -221,6 +223,47 @@ func cmdStats(args []string, out io.Writer) error {
 		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS")
 		for _, n := range st.Networks {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods)
+		}
+	})
+}
+
+func cmdConntrack(args []string, out io.Writer) error {
+	fs := newFlags("conntrack")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 0, 1, "conntrack [NETWORK]")
+	if err != nil {
+		return err
+	}
+	network := ""
+	if len(pos) == 1 {
+		network = pos[0]
+	}
+	cts, err := cf.client().Conntrack(context.Background(), network)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, cts)
+	}
+	return table(out, "NETWORK\tPROTO\tENDPOINT\tDESTINATION\tBYTES OUT\tBYTES IN\tAGE", func(tw io.Writer) {
+		for _, ct := range cts {
+			for _, f := range ct.Flows {
+				dest := f.Dest
+				if f.Target != "" {
+					dest += " (" + f.Target + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", ct.Network, f.Proto, f.Endpoint, dest, f.BytesOut, f.BytesIn, f.Age.Round(time.Second))
+			}
+		}
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "NETWORK\tTCP\tUDP\tREFUSED (FULL)\tREFUSED (POLICY)\tDIAL FAILED\tICMP")
+		for _, ct := range cts {
+			icmp := fmt.Sprintf("%d forwarded, %d dropped", ct.Stats.ICMPForwarded, ct.Stats.ICMPDropped)
+			if ct.Stats.ICMPUnsupported != "" {
+				icmp += " (unsupported: " + ct.Stats.ICMPUnsupported + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", ct.Network, ct.Stats.TCPFlows, ct.Stats.UDPFlows, ct.Stats.RefusedFull, ct.Stats.RefusedPolicy, ct.Stats.DialFailed, icmp)
 		}
 	})
 }

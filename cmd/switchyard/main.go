@@ -19,7 +19,7 @@ const usage = `switchyard: container networking in userspace
 
 Usage:
   switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [flags]
-  switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID]
+  switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network ls
   switchyard network rm NAME
   switchyard attach NETWORK NETNS [--name NAME] [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N]
@@ -27,6 +27,7 @@ Usage:
   switchyard endpoints [NETWORK]
   switchyard fdb NETWORK
   switchyard stats
+  switchyard conntrack [NETWORK]
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
 
 NETNS is a path (/var/run/netns/X), a name under /var/run/netns, or pid:N.
@@ -64,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFDB(rest, stdout)
 	case "stats":
 		err = cmdStats(rest, stdout)
+	case "conntrack":
+		err = cmdConntrack(rest, stdout)
 	case "bench":
 		return benchMain(rest, log)
 	case "help", "-h", "--help":

@@ -20,7 +20,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		config, socket, subnet, gateway string
 		ageing                          time.Duration
 		fdbMax, queueLen, txq           int
-		plain, debug                    bool
+		plain, debug, dnsNames          bool
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
 	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
@@ -32,7 +32,8 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.IntVar(&txq, "txqueuelen", 0, "txqueuelen of the TAP interfaces (10000)")
 	fs.BoolVar(&plain, "plain-tap", false, "open TAPs without virtio-net header (no offloads)")
 	fs.BoolVar(&debug, "debug", false, "log at debug level")
-	if _, err := parse(fs, args, 0, 0, "up [flags]"); err != nil {
+	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -70,6 +71,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		cfg.AgeingTime = daemon.Duration(ageing)
 	}
 	cfg.PlainTAP = cfg.PlainTAP || plain
+	cfg.DNSNames = cfg.DNSNames || dnsNames
 	if debug {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

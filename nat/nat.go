@@ -1,0 +1,161 @@
+package nat
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// Config configures the NAT of one gateway. Zero fields take defaults.
+type Config struct {
+	// Gateway is the gateway's own address: connections to it on ports
+	// without a gateway service are host-loopback connections.
+	Gateway netip.Addr
+	// AllowHostLoopback lets those reach the host's 127.0.0.1; by default
+	// they are refused (RST for TCP, ICMP port unreachable for UDP).
+	AllowHostLoopback bool
+	// Deny refuses destinations by policy, e.g. other networks' subnets
+	// (networks are isolated). Nil denies nothing.
+	Deny func(netip.Addr) bool
+	// Dial opens host-side connections; nil uses a net.Dialer with TCP
+	// keepalive.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTimeout bounds a TCP dial (10 s).
+	DialTimeout time.Duration
+	// UDPIdle closes a UDP flow after this long without a datagram (90 s).
+	UDPIdle time.Duration
+	// MaxTCP and MaxUDP bound the connection-tracking table (4096 each).
+	MaxTCP, MaxUDP int
+	// MaxTCPPending bounds TCP handshakes in progress (1024).
+	MaxTCPPending int
+	// Now tells the time (ages in listings); nil means time.Now.
+	Now func() time.Time
+	// Log receives flow errors; nil discards them.
+	Log *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Dial == nil {
+		d := &net.Dialer{KeepAlive: 30 * time.Second}
+		c.Dial = d.DialContext
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 10 * time.Second
+	}
+	if c.UDPIdle <= 0 {
+		c.UDPIdle = 90 * time.Second
+	}
+	if c.MaxTCP <= 0 {
+		c.MaxTCP = 4096
+	}
+	if c.MaxUDP <= 0 {
+		c.MaxUDP = 4096
+	}
+	if c.MaxTCPPending <= 0 {
+		c.MaxTCPPending = 1024
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// NAT forwards a stack's TCP and UDP flows to host sockets.
+type NAT struct {
+	cfg    Config
+	table  *table
+	ping   *pinger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[closer]struct{} // open connections, closed by Close
+}
+
+// closer is anything Close can end.
+type closer interface{ Close() error }
+
+// New installs TCP and UDP forwarders on s (which must be promiscuous and
+// allow spoofing on its NIC). Endpoints registered on s (DNS, ...) take
+// precedence over the forwarders.
+func New(s *stack.Stack, cfg Config) *NAT {
+	cfg.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &NAT{cfg: cfg, table: newTable(cfg.MaxTCP, cfg.MaxUDP), ctx: ctx, cancel: cancel,
+		conns: map[closer]struct{}{}, ping: newPinger(cfg.Log)}
+	tf := tcp.NewForwarder(s, 0, cfg.MaxTCPPending, n.handleTCP)
+	s.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
+	uf := udp.NewForwarder(s, n.handleUDP)
+	s.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
+	return n
+}
+
+// target maps a destination to what the host dials, or refuses it.
+func (n *NAT) target(dst netip.AddrPort) (netip.AddrPort, bool) {
+	if dst.Addr() == n.cfg.Gateway {
+		if !n.cfg.AllowHostLoopback {
+			return netip.AddrPort{}, false
+		}
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), true
+	}
+	a := dst.Addr()
+	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || (n.cfg.Deny != nil && n.cfg.Deny(a)) {
+		return netip.AddrPort{}, false
+	}
+	return dst, true
+}
+
+// Flows lists the live flows.
+func (n *NAT) Flows() []FlowInfo { return n.table.list(n.cfg.Now()) }
+
+// Stats returns the NAT's counters.
+func (n *NAT) Stats() Stats {
+	st := n.table.stats()
+	st.ICMPUnsupported, st.ICMPForwarded, st.ICMPDropped = n.ping.stats()
+	return st
+}
+
+// track remembers an open connection so Close can end it.
+func (n *NAT) track(c closer) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctx.Err() != nil {
+		return false
+	}
+	n.conns[c] = struct{}{}
+	return true
+}
+
+func (n *NAT) untrack(c closer) {
+	n.mu.Lock()
+	delete(n.conns, c)
+	n.mu.Unlock()
+}
+
+// Close ends every flow and waits for their goroutines.
+func (n *NAT) Close() {
+	n.cancel()
+	n.mu.Lock()
+	for c := range n.conns {
+		c.Close()
+	}
+	n.mu.Unlock()
+	n.ping.close()
+	n.wg.Wait()
+}
+
+func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
+	ip, _ := netip.AddrFromSlice(a.AsSlice())
+	return netip.AddrPortFrom(ip.Unmap(), port)
+}
