@@ -88,19 +88,26 @@ type EndpointCreate struct {
 	MAC    string `json:"mac,omitempty"`
 	IfName string `json:"ifname,omitempty"`
 	MTU    int    `json:"mtu,omitempty"`
+	// Aliases are extra DNS names of the endpoint on this network.
+	Aliases []string `json:"aliases,omitempty"`
+	// DHCP leaves the interface without an address: a DHCP client in the
+	// namespace gets the endpoint's reserved address from the gateway.
+	DHCP bool `json:"dhcp,omitempty"`
 }
 
 // Endpoint describes an attached endpoint.
 type Endpoint struct {
-	Name         string `json:"name"`
-	Network      string `json:"network"`
-	Netns        string `json:"netns"`
-	IfName       string `json:"ifname"`
-	MAC          string `json:"mac"`
-	IP           string `json:"ip"`
-	MTU          int    `json:"mtu"`
-	DefaultRoute bool   `json:"default_route"`
-	Offload      bool   `json:"offload"`
+	Name         string   `json:"name"`
+	Network      string   `json:"network"`
+	Netns        string   `json:"netns"`
+	IfName       string   `json:"ifname"`
+	MAC          string   `json:"mac"`
+	IP           string   `json:"ip"`
+	MTU          int      `json:"mtu"`
+	DefaultRoute bool     `json:"default_route"`
+	Offload      bool     `json:"offload"`
+	Aliases      []string `json:"aliases,omitempty"`
+	DHCP         bool     `json:"dhcp,omitempty"`
 }
 
 // FDBEntry is one learned MAC address.

@@ -33,6 +33,8 @@ type attachPlan struct {
 	mac                  net.HardwareAddr
 	ip                   netip.Addr
 	mtu                  int
+	aliases              []string
+	dhcp                 bool
 }
 
 // Attach creates a TAP in the namespace, connects it to the network and
@@ -65,6 +67,7 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 		return api.Endpoint{}, err
 	}
 	n.endpoints[ep.info.Name] = ep
+	n.publish()
 	d.cfg.Log.Info("endpoint attached", "network", n.name, "endpoint", ep.info.Name,
 		"netns", ep.nsPath, "ifname", ep.info.IfName, "ip", ep.info.IP, "mac", ep.info.MAC)
 	return ep.info, nil
@@ -103,7 +106,13 @@ func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
 
 // parseAttach checks the request's fields on their own.
 func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
-	p := attachPlan{name: req.Name, ifname: req.IfName, mtu: req.MTU}
+	p := attachPlan{name: req.Name, ifname: req.IfName, mtu: req.MTU, dhcp: req.DHCP}
+	for _, a := range req.Aliases {
+		if err := checkName("alias", a); err != nil {
+			return p, err
+		}
+		p.aliases = append(p.aliases, a)
+	}
 	if req.Netns == "" {
 		return p, fmt.Errorf("a network namespace is required")
 	}
@@ -158,12 +167,14 @@ func isZero(b []byte) bool {
 func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, error) {
 	// The first network a namespace joins gives it the default route, as
 	// in Docker, unless the namespace already has one of its own.
-	defRoute := !d.nsHasEndpoint(p.ns) && !d.routes.hasDefault(p.nsPath)
+	defRoute := !p.dhcp && !d.nsHasEndpoint(p.ns) && !d.routes.hasDefault(p.nsPath)
 	tc := tap.Config{
 		Netns: p.nsPath, Name: p.ifname, MTU: p.mtu, MAC: p.mac,
-		Addrs:      []netip.Prefix{netip.PrefixFrom(addr, n.subnet.Bits())},
 		Plain:      d.cfg.PlainTAP,
 		TxQueueLen: d.cfg.TxQueueLen,
+	}
+	if !p.dhcp {
+		tc.Addrs = []netip.Prefix{netip.PrefixFrom(addr, n.subnet.Bits())}
 	}
 	if defRoute {
 		tc.Gateway = n.pool.Gateway()
@@ -186,7 +197,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		info: api.Endpoint{
 			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
 			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
-			Offload: dev.Info().Offload,
+			Offload: dev.Info().Offload, Aliases: p.aliases, DHCP: p.dhcp,
 		},
 	}, nil
 }
@@ -216,6 +227,7 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 	}
 	n.pool.Release(ep.addr)
 	delete(n.endpoints, ep.info.Name)
+	n.publish()
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
 	if ep.info.DefaultRoute && !d.closed {
 		d.moveDefaultRoute(ep)

@@ -115,3 +115,11 @@ func randomMAC() (net.HardwareAddr, error) {
 	mac[0] = mac[0]&0xfe | 0x02
 	return mac, nil
 }
+
+// publish tells the network's DNS and DHCP about its endpoints; d.mu must
+// be held. Names follow attach and detach immediately.
+func (n *network) publish() {
+	if n.svc != nil {
+		n.svc.update(n)
+	}
+}

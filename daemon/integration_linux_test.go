@@ -32,8 +32,20 @@ type live struct {
 
 func startDaemon(t *testing.T) *live {
 	t.Helper()
+	return startDaemonWith(t, daemon.Config{})
+}
+
+// startDaemonWith starts a daemon with cfg. Unless cfg names one, the
+// gateways get an empty resolv.conf: tests never query the host's real
+// resolvers.
+func startDaemonWith(t *testing.T, cfg daemon.Config) *live {
+	t.Helper()
 	nstest.RequireNetAdmin(t)
-	d, err := daemon.New(daemon.Config{}, nil)
+	if cfg.ResolvConf == "" {
+		cfg.ResolvConf = filepath.Join(t.TempDir(), "resolv.conf")
+		os.WriteFile(cfg.ResolvConf, nil, 0o644)
+	}
+	d, err := daemon.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,8 +119,10 @@ func cmdAttach(args []string, out io.Writer) error {
 	fs.StringVar(&req.IP, "ip", "", "address in the subnet (default: the lowest free one)")
 	fs.StringVar(&req.MAC, "mac", "", "interface MAC address (default: random)")
 	fs.StringVar(&req.IfName, "ifname", "", "interface name in the netns (default: the first free ethN)")
-	fs.IntVar(&req.MTU, "mtu", 0, "interface MTU (1500)")
-	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N]")
+	fs.IntVar(&req.MTU, "mtu", 0, "interface MTU (the network's, 1500)")
+	fs.StringArrayVar(&req.Aliases, "alias", nil, "extra DNS name of the endpoint on this network (repeatable)")
+	fs.BoolVar(&req.DHCP, "dhcp", false, "leave the interface unconfigured: a DHCP client gets the reserved address from the gateway")
+	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp]")
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ Usage:
   switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network ls
   switchyard network rm NAME
-  switchyard attach NETWORK NETNS [--name NAME] [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N]
+  switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp]
   switchyard detach NETWORK NAME
   switchyard endpoints [NETWORK]
   switchyard fdb NETWORK
