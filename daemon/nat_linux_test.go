@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -218,3 +219,44 @@ func TestHostLoopback(t *testing.T) {
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// setPingGroupRange sets net.ipv4.ping_group_range of the daemon's (root)
+// namespace for the test and restores it afterwards.
+func setPingGroupRange(t *testing.T, v string) {
+	t.Helper()
+	const path = "/proc/sys/net/ipv4/ping_group_range"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("ping_group_range: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
+		t.Skipf("set ping_group_range: %v", err)
+	}
+	t.Cleanup(func() { os.WriteFile(path, old, 0o644) })
+}
+
+func TestNATICMPEcho(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		groups  string
+		replies bool
+	}{{"ping sockets allowed", "0 2147483647", true}, {"ping sockets not allowed", "1 0", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			nstest.RequireNetAdmin(t)
+			setPingGroupRange(t, tc.groups)
+			l := startDaemon(t)
+			a := nstest.NewNetns(t)
+			l.attach("default", a, "")
+			_, ip := remoteHost(t, "10.203.9")
+			err := ping(a, ip)
+			if tc.replies != (err == nil) {
+				t.Fatalf("ping %s through the gateway: %v, want replies=%v", ip, err, tc.replies)
+			}
+			cts, _ := l.c.Conntrack(context.Background(), "default")
+			st := cts[0].Stats
+			if tc.replies && st.ICMPForwarded == 0 || !tc.replies && (st.ICMPUnsupported == "" || st.ICMPDropped == 0) {
+				t.Fatalf("ICMP stats: %+v", st)
+			}
+		})
+	}
+}
