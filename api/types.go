@@ -132,13 +132,23 @@ type PortStats struct {
 
 // NetworkStats are one network's counters.
 type NetworkStats struct {
-	Network    string      `json:"network"`
-	FDBEntries int64       `json:"fdb_entries"`
-	FDBMax     int64       `json:"fdb_max"`
-	FDBEvicted uint64      `json:"fdb_evicted"`
-	Floods     uint64      `json:"floods"`
-	Ports      []PortStats `json:"ports"`
-	NAT        NATStats    `json:"nat"`
+	Network    string       `json:"network"`
+	FDBEntries int64        `json:"fdb_entries"`
+	FDBMax     int64        `json:"fdb_max"`
+	FDBEvicted uint64       `json:"fdb_evicted"`
+	Floods     uint64       `json:"floods"`
+	Ports      []PortStats  `json:"ports"`
+	NAT        NATStats     `json:"nat"`
+	Gateway    GatewayStats `json:"gateway"`
+}
+
+// GatewayStats are a network gateway's own counters.
+type GatewayStats struct {
+	ToStack     uint64 `json:"to_stack"`
+	FromStack   uint64 `json:"from_stack"`
+	QueueDrops  uint64 `json:"queue_drops"`
+	BadChecksum uint64 `json:"bad_checksum"`
+	Malformed   uint64 `json:"malformed"`
 }
 
 // Stats is the answer to GET /v1/stats.

@@ -56,6 +56,9 @@ func (d *Daemon) Stats() api.Stats {
 		}
 		if np.n.gw != nil {
 			ns.NAT = natStats(np.n.gw.NAT().Stats())
+			gs := np.n.gw.Stats()
+			ns.Gateway = api.GatewayStats{ToStack: gs.ToStack, FromStack: gs.FromStack, QueueDrops: gs.QueueDrops,
+				BadChecksum: gs.BadChecksum, Malformed: gs.Malformed}
 			np.ids[np.n.gwPort] = true
 		}
 		for _, p := range st.Ports {

@@ -204,3 +204,20 @@ func (g *Gateway) Close() {
 		g.stack.Wait()
 	})
 }
+
+// Stats are the gateway port's counters.
+type Stats struct {
+	// ToStack and FromStack count frames delivered to and sent by the
+	// stack (and the gateway's own DHCP and ICMP replies).
+	ToStack, FromStack uint64
+	// QueueDrops counts frames dropped because the switch did not take
+	// them fast enough; BadChecksum and Malformed count frames refused.
+	QueueDrops, BadChecksum, Malformed uint64
+}
+
+// Stats returns the gateway port's counters.
+func (g *Gateway) Stats() Stats {
+	s := &g.link.stats
+	return Stats{ToStack: s.toStack.Load(), FromStack: s.fromStack.Load(), QueueDrops: s.txQueueDrops.Load(),
+		BadChecksum: s.badChecksum.Load(), Malformed: s.malformed.Load()}
+}

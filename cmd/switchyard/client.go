@@ -222,9 +222,10 @@ func cmdStats(args []string, out io.Writer) error {
 			}
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS")
+		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS\tGW QUEUE DROPS\tGW BAD CSUM\tNAT TCP\tNAT UDP\tNAT REFUSED")
 		for _, n := range st.Networks {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods,
+				n.Gateway.QueueDrops, n.Gateway.BadChecksum, n.NAT.TCPFlows, n.NAT.UDPFlows, n.NAT.RefusedFull+n.NAT.RefusedPolicy)
 		}
 	})
 }
