@@ -66,8 +66,9 @@ func parseIperfJSON(data []byte) (*BulkResult, error) {
 const iperfPort = 5201
 
 // runIperf runs one iperf3 TCP transfer of about dur from pair.Client to
-// pair.Server, with a one-off server started for it.
-func runIperf(ctx context.Context, iperf string, pair Pair, dur time.Duration, log *slog.Logger) (*BulkResult, error) {
+// pair.Server (from server to client when reverse), with a one-off server
+// started for it. The client always connects to the server.
+func runIperf(ctx context.Context, iperf string, pair Pair, dur time.Duration, reverse bool, log *slog.Logger) (*BulkResult, error) {
 	port := strconv.Itoa(iperfPort)
 	srv, err := startProc(log, procSpec{
 		Label:  "iperf3 server",
@@ -83,9 +84,12 @@ func runIperf(ctx context.Context, iperf string, pair Pair, dur time.Duration, l
 		return nil, err
 	}
 	secs := max(1, int(math.Ceil(dur.Seconds())))
-	out, err := runCmd(ctx, time.Duration(secs)*time.Second+30*time.Second,
-		inNetns(pair.Client.Netns, iperf, "--client", pair.Server.IP.String(), "--port", port,
-			"--time", strconv.Itoa(secs), "--json", "--connect-timeout", "5000")...)
+	args := []string{iperf, "--client", pair.Server.IP.String(), "--port", port,
+		"--time", strconv.Itoa(secs), "--json", "--connect-timeout", "5000"}
+	if reverse {
+		args = append(args, "--reverse")
+	}
+	out, err := runCmd(ctx, time.Duration(secs)*time.Second+30*time.Second, inNetns(pair.Client.Netns, args...)...)
 	if res, perr := parseIperfJSON(out); perr == nil {
 		return res, nil
 	} else if err == nil {

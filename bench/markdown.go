@@ -52,11 +52,17 @@ func escapeCell(s string) string {
 }
 
 // Table returns the results as a markdown table, followed by notes with
-// the errors of failed rows.
+// the errors of failed rows. Reports with BulkReverse get "bulk rev"
+// columns next to the bulk ones.
 func (rep *Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| topology | MTU | bulk Gb/s | rr p50 µs | rr p99 µs | conn/s | bulk × | p50 × | conn/s × | status |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	if rep.BulkReverse {
+		b.WriteString("| topology | MTU | bulk Gb/s | bulk rev Gb/s | rr p50 µs | rr p99 µs | conn/s | bulk × | bulk rev × | p50 × | conn/s × | status |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	} else {
+		b.WriteString("| topology | MTU | bulk Gb/s | rr p50 µs | rr p99 µs | conn/s | bulk × | p50 × | conn/s × | status |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	}
 	var notes []string
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
@@ -70,6 +76,14 @@ func (rep *Report) Table() string {
 		p50, p50ok := r.P50US()
 		p99, p99ok := r.P99US()
 		cps, cok := r.ConnsPerSec()
+		if rep.BulkReverse {
+			rev, rok := r.BulkRevGbps()
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				escapeCell(r.Topology), r.MTU, cell(bulk, bok), cell(rev, rok), cell(p50, p50ok), cell(p99, p99ok), cell(cps, cok),
+				ratioCell(r.Ratios.Bulk), ratioCell(r.Ratios.BulkRev), ratioCell(r.Ratios.P50), ratioCell(r.Ratios.ConnRate),
+				statusCell(r, first))
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			escapeCell(r.Topology), r.MTU, cell(bulk, bok), cell(p50, p50ok), cell(p99, p99ok), cell(cps, cok),
 			ratioCell(r.Ratios.Bulk), ratioCell(r.Ratios.P50), ratioCell(r.Ratios.ConnRate), statusCell(r, first))
@@ -86,7 +100,10 @@ func (rep *Report) Table() string {
 // TargetsMarkdown returns the evaluated targets as a markdown list.
 func (rep *Report) TargetsMarkdown() string {
 	if len(rep.Targets) == 0 {
-		return fmt.Sprintf("Targets not evaluated: MTU %d was not measured.\n", TargetMTU)
+		if mtus := rep.targetMTUs(); len(mtus) > 1 {
+			return fmt.Sprintf("Targets not evaluated: MTUs %s were not measured.\n", joinMTUs(mtus))
+		}
+		return fmt.Sprintf("Targets not evaluated: MTU %d was not measured.\n", rep.targetMTUs()[0])
 	}
 	var b strings.Builder
 	for _, t := range rep.Targets {
@@ -104,23 +121,49 @@ func (rep *Report) TableMarkdown() string {
 	b.WriteString(rep.Table())
 	b.WriteString("\n")
 	if len(rep.Targets) > 0 {
-		fmt.Fprintf(&b, "Targets (MTU %d):\n\n", TargetMTU)
+		fmt.Fprintf(&b, "Targets (MTU %s):\n\n", joinMTUs(rep.targetMTUs()))
 	}
 	b.WriteString(rep.TargetsMarkdown())
 	return b.String()
 }
 
-// Markdown returns the whole report as written to switch.md: TableMarkdown
-// followed by a paragraph on the run conditions. It has no title line, so
-// that the file starts with the table.
+// joinMTUs lists MTUs as "1500", "1500 and 9000" or "1500, 9000 and
+// 65520".
+func joinMTUs(mtus []int) string {
+	s := make([]string, len(mtus))
+	for i, m := range mtus {
+		s[i] = fmt.Sprint(m)
+	}
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// title returns the report's title for prose ("Switch benchmark").
+func (rep *Report) title() string {
+	if rep.Title == "" {
+		return "Switch benchmark"
+	}
+	return rep.Title
+}
+
+// Markdown returns the whole report as written to <benchmark>.md:
+// TableMarkdown followed by a paragraph on the run conditions and the
+// report's Notes. It has no title line, so that the file starts with the
+// table.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString(rep.TableMarkdown())
-	fmt.Fprintf(&b, "\nSwitch benchmark, %s, kernel %s, %d CPUs (load average %s at start), %s. Each measurement ran %gs; "+
+	fmt.Fprintf(&b, "\n%s, %s, kernel %s, %d CPUs (load average %s at start), %s. Each measurement ran %gs; "+
 		"rr/crr messages are %d bytes. Ratios are against %s at the same MTU "+
-		"(bulk and conn/s: higher is better; p50: lower is better).\n",
-		rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Host.Kernel, rep.Host.CPUs, rep.Host.LoadAvg,
-		rep.Host.GoVersion, rep.DurationS, rep.MessageSize, ReferenceTopology)
+		"(bulk and conn/s: higher is better; p50: lower is better).",
+		rep.title(), rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Host.Kernel, rep.Host.CPUs, rep.Host.LoadAvg,
+		rep.Host.GoVersion, rep.DurationS, rep.MessageSize, rep.reference())
+	for _, n := range rep.Notes {
+		b.WriteString(" " + strings.TrimSpace(n))
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

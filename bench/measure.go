@@ -28,6 +28,14 @@ type MeasureConfig struct {
 	RRIterations int
 	// Size is the rr/crr message size; 0 means DefaultMessageSize.
 	Size int
+	// Port is the rr/crr server's port; 0 means 7001. Runs that share a
+	// host-side address pair (through a NAT) take distinct ports, so that
+	// one run's TIME_WAIT connections do not use up the next run's
+	// ephemeral ports.
+	Port int
+	// Reverse also measures bulk from server to client (iperf3 -R) into
+	// Metrics.BulkRev.
+	Reverse bool
 }
 
 // Metrics are the measurements of one Pair. A nil result means that
@@ -35,6 +43,9 @@ type MeasureConfig struct {
 type Metrics struct {
 	// Bulk is the iperf3 TCP transfer, client to server.
 	Bulk *BulkResult `json:"bulk,omitempty"`
+	// BulkRev is the iperf3 TCP transfer server to client (iperf3 -R),
+	// measured when MeasureConfig.Reverse is set.
+	BulkRev *BulkResult `json:"bulk_rev,omitempty"`
 	// RR is the request/response latency run.
 	RR *RRResult `json:"rr,omitempty"`
 	// CRR is the connect/request/response/close run.
@@ -61,7 +72,11 @@ func Measure(ctx context.Context, pair Pair, cfg MeasureConfig, log *slog.Logger
 		fail("config", err)
 		return m
 	}
-	addr := hostPort(pair.Server.IP, rrPort)
+	port := cfg.Port
+	if port == 0 {
+		port = rrPort
+	}
+	addr := hostPort(pair.Server.IP, port)
 	srv, err := startProc(log, procSpec{
 		Label:  "rr server",
 		Marker: `"listening"`,
@@ -114,10 +129,17 @@ func Measure(ctx context.Context, pair Pair, cfg MeasureConfig, log *slog.Logger
 	}
 
 	if bulkOK && ctx.Err() == nil {
-		if b, err := runIperf(ctx, cfg.Iperf, pair, dur, log); err != nil {
+		if b, err := runIperf(ctx, cfg.Iperf, pair, dur, false, log); err != nil {
 			fail("bulk", err)
 		} else {
 			m.Bulk = b
+		}
+	}
+	if cfg.Reverse && bulkOK && ctx.Err() == nil {
+		if b, err := runIperf(ctx, cfg.Iperf, pair, dur, true, log); err != nil {
+			fail("bulk rev", err)
+		} else {
+			m.BulkRev = b
 		}
 	}
 	return m

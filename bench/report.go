@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// ReferenceTopology is the topology the others are compared against.
+// ReferenceTopology is the topology the others are compared against in
+// the switch benchmark, and in any report whose Reference is empty.
 const ReferenceTopology = "kernel-bridge"
 
 // TargetMTU is the MTU at which the issue's targets are checked.
@@ -13,8 +14,15 @@ const TargetMTU = 1500
 
 // Report is the outcome of a benchmark run: one Row per topology and MTU.
 type Report struct {
-	// Benchmark names the benchmark ("switch").
-	Benchmark string    `json:"benchmark"`
+	// Benchmark names the benchmark ("switch", "nat"); it also names the
+	// files WriteFiles writes ("" means "switch").
+	Benchmark string `json:"benchmark"`
+	// Title introduces the run conditions in the markdown and heads the
+	// chart, e.g. "NAT benchmark"; "" means "Switch benchmark".
+	Title string `json:"title,omitempty"`
+	// Reference is the topology the ratios compare with; "" means
+	// ReferenceTopology.
+	Reference string    `json:"reference,omitempty"`
 	Started   time.Time `json:"started"`
 	Finished  time.Time `json:"finished"`
 	Host      HostInfo  `json:"host"`
@@ -26,8 +34,17 @@ type Report struct {
 	MTUs []int `json:"mtus"`
 	// Rows hold the figures, MTU by MTU, topology by topology.
 	Rows []Row `json:"rows"`
-	// Targets are the issue's targets evaluated at TargetMTU.
+	// BulkReverse says that the reverse bulk transfer (server to client,
+	// Metrics.BulkRev) was measured: the table and chart then show it.
+	BulkReverse bool `json:"bulk_reverse,omitempty"`
+	// Targets are the issue's targets, evaluated at TargetMTUs.
 	Targets []Target `json:"targets,omitempty"`
+	// TargetMTUs are the MTUs the targets are checked at; empty means
+	// TargetMTU.
+	TargetMTUs []int `json:"target_mtus,omitempty"`
+	// Notes are sentences appended to the markdown report: how the
+	// topologies were built, caveats, figures measured elsewhere.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // HostInfo describes the machine a report was taken on.
@@ -54,6 +71,8 @@ type Row struct {
 type Ratios struct {
 	// Bulk is bulk throughput / reference bulk throughput (higher is better).
 	Bulk *float64 `json:"bulk"`
+	// BulkRev is the same for the reverse bulk transfer.
+	BulkRev *float64 `json:"bulk_rev,omitempty"`
 	// P50 is rr p50 latency / reference rr p50 (lower is better).
 	P50 *float64 `json:"p50"`
 	// ConnRate is conns per second / reference conns per second.
@@ -83,6 +102,15 @@ func (r *Row) BulkGbps() (float64, bool) {
 		return 0, false
 	}
 	return r.Bulk.Gbps, true
+}
+
+// BulkRevGbps returns the reverse bulk throughput and whether it was
+// measured.
+func (r *Row) BulkRevGbps() (float64, bool) {
+	if r.BulkRev == nil {
+		return 0, false
+	}
+	return r.BulkRev.Gbps, true
 }
 
 // P50US returns the rr p50 latency and whether it was measured.
@@ -128,12 +156,28 @@ func ratio(a float64, aok bool, b float64, bok bool) *float64 {
 	return &v
 }
 
-// ComputeRatios fills every Row's Ratios against ReferenceTopology at the
-// same MTU.
+// reference returns the topology the ratios compare with.
+func (rep *Report) reference() string {
+	if rep.Reference == "" {
+		return ReferenceTopology
+	}
+	return rep.Reference
+}
+
+// targetMTUs returns the MTUs the targets are checked at.
+func (rep *Report) targetMTUs() []int {
+	if len(rep.TargetMTUs) == 0 {
+		return []int{TargetMTU}
+	}
+	return rep.TargetMTUs
+}
+
+// ComputeRatios fills every Row's Ratios against the reference topology
+// (Reference, else ReferenceTopology) at the same MTU.
 func (rep *Report) ComputeRatios() {
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
-		ref := rep.Find(ReferenceTopology, r.MTU)
+		ref := rep.Find(rep.reference(), r.MTU)
 		if ref == nil {
 			r.Ratios = Ratios{}
 			continue
@@ -141,6 +185,9 @@ func (rep *Report) ComputeRatios() {
 		a, aok := r.BulkGbps()
 		b, bok := ref.BulkGbps()
 		r.Ratios.Bulk = ratio(a, aok, b, bok)
+		a, aok = r.BulkRevGbps()
+		b, bok = ref.BulkRevGbps()
+		r.Ratios.BulkRev = ratio(a, aok, b, bok)
 		a, aok = r.P50US()
 		b, bok = ref.P50US()
 		r.Ratios.P50 = ratio(a, aok, b, bok)
@@ -171,33 +218,34 @@ func (rep *Report) EvaluateTargets() []Target {
 	vdeBulk, vdeBulkOK := get(vde, (*Row).BulkGbps)
 	syP50, syP50OK := get(sy, (*Row).P50US)
 	brP50, brP50OK := get(br, (*Row).P50US)
+	const name = "switchyard"
 	return []Target{
 		atLeast(fmt.Sprintf("switchyard bulk ≥ 0.5× kernel-bridge (MTU %d)", TargetMTU),
-			"Gb/s", syBulk, syBulkOK, brBulk, brBulkOK, "kernel-bridge", 0.5),
+			"Gb/s", name, syBulk, syBulkOK, brBulk, brBulkOK, "kernel-bridge", 0.5),
 		atLeast(fmt.Sprintf("switchyard bulk ≥ 10× vde_switch (MTU %d)", TargetMTU),
-			"Gb/s", syBulk, syBulkOK, vdeBulk, vdeBulkOK, "vde_switch", 10),
+			"Gb/s", name, syBulk, syBulkOK, vdeBulk, vdeBulkOK, "vde_switch", 10),
 		atMost(fmt.Sprintf("switchyard rr p50 ≤ 2× kernel-bridge (MTU %d)", TargetMTU),
-			"µs", syP50, syP50OK, brP50, brP50OK, "kernel-bridge", 2),
+			"µs", name, syP50, syP50OK, brP50, brP50OK, "kernel-bridge", 2),
 	}
 }
 
-// atLeast evaluates v ≥ factor × ref.
-func atLeast(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
-	return compare(goal, unit, v, vok, ref, refok, refName, func(r float64) bool { return r >= factor })
+// atLeast evaluates v ≥ factor × ref; name and refName label the figures.
+func atLeast(goal, unit, name string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
+	return compare(goal, unit, name, v, vok, ref, refok, refName, func(r float64) bool { return r >= factor })
 }
 
 // atMost evaluates v ≤ factor × ref.
-func atMost(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
-	return compare(goal, unit, v, vok, ref, refok, refName, func(r float64) bool { return r <= factor })
+func atMost(goal, unit, name string, v float64, vok bool, ref float64, refok bool, refName string, factor float64) Target {
+	return compare(goal, unit, name, v, vok, ref, refok, refName, func(r float64) bool { return r <= factor })
 }
 
-// compare builds a Target from two optional figures and a test on their
-// ratio.
-func compare(goal, unit string, v float64, vok bool, ref float64, refok bool, refName string, ok func(float64) bool) Target {
+// compare builds a Target from two optional figures (of topologies name
+// and refName) and a test on their ratio.
+func compare(goal, unit, name string, v float64, vok bool, ref float64, refok bool, refName string, ok func(float64) bool) Target {
 	t := Target{Goal: goal, Status: TargetUnknown}
 	switch {
 	case !vok:
-		t.Detail = "no switchyard figure"
+		t.Detail = "no " + name + " figure"
 	case !refok || ref == 0:
 		t.Detail = "no " + refName + " figure"
 	default:
@@ -206,8 +254,8 @@ func compare(goal, unit string, v float64, vok bool, ref float64, refok bool, re
 		if ok(r) {
 			t.Status = TargetMet
 		}
-		t.Detail = fmt.Sprintf("switchyard %s %s vs %s %s %s = %s×",
-			formatValue(v), unit, refName, formatValue(ref), unit, formatRatio(r))
+		t.Detail = fmt.Sprintf("%s %s %s vs %s %s %s = %s×",
+			name, formatValue(v), unit, refName, formatValue(ref), unit, formatRatio(r))
 	}
 	return t
 }

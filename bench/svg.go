@@ -23,12 +23,34 @@ var chartMetrics = []chartMetric{
 	{"connect/request/close, conn/s (higher is better)", (*Row).ConnsPerSec},
 }
 
+// bulkRevMetric is the extra panel of reports with BulkReverse.
+var bulkRevMetric = chartMetric{"TCP bulk, server → client, Gb/s (higher is better)", (*Row).BulkRevGbps}
+
+// metrics returns the report's panels: chartMetrics, with the reverse bulk
+// after the bulk panel when it was measured.
+func (rep *Report) metrics() []chartMetric {
+	if !rep.BulkReverse {
+		return chartMetrics
+	}
+	return slices.Insert(slices.Clone(chartMetrics), 1, bulkRevMetric)
+}
+
+// chartTitle heads the chart.
+func (rep *Report) chartTitle() string {
+	if rep.Title == "" {
+		return "switchyard switch benchmark"
+	}
+	return "switchyard " + rep.Title
+}
+
 // topologyColors gives the built-in topologies fixed colours; others take
 // the palette in order.
 var topologyColors = map[string]string{
-	"switchyard":    "#4e79a7",
-	"kernel-bridge": "#59a14f",
-	"vde_switch":    "#e15759",
+	"switchyard":     "#4e79a7",
+	"kernel-bridge":  "#59a14f",
+	"vde_switch":     "#e15759",
+	"switchyard-nat": "#4e79a7",
+	"slirp4netns":    "#e15759",
 }
 
 // palette colours topologies without a fixed colour.
@@ -62,13 +84,15 @@ func (rep *Report) SVG() string {
 			next++
 		}
 	}
-	rowsN := (len(chartMetrics) + 1) / 2
+	metrics := rep.metrics()
+	rowsN := (len(metrics) + 1) / 2
 	height := headerH + rowsN*(panelH+panelGap)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="12">`+"\n",
 		svgWidth, height, svgWidth, height, svgFontFace)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="26" font-size="18" font-weight="bold">switchyard switch benchmark</text>`+"\n", panelGap)
+	fmt.Fprintf(&b, `<text x="%d" y="26" font-size="18" font-weight="bold">%s</text>`+"\n", panelGap,
+		html.EscapeString(rep.chartTitle()))
 	fmt.Fprintf(&b, `<text x="%d" y="26" text-anchor="end" fill="#555">%s</text>`+"\n", svgWidth-panelGap,
 		html.EscapeString(rep.subtitle()))
 	x := panelGap
@@ -77,7 +101,7 @@ func (rep *Report) SVG() string {
 		fmt.Fprintf(&b, `<text x="%d" y="54">%s</text>`+"\n", x+20, html.EscapeString(t))
 		x += 40 + 8*len(t)
 	}
-	for i, m := range chartMetrics {
+	for i, m := range metrics {
 		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
 		py := headerH + (i/2)*(panelH+panelGap)
 		rep.panel(&b, m, px, py, topos, mtus, colors)

@@ -109,9 +109,6 @@ func (cfg SwitchConfig) newTopology(name string, log *slog.Logger) (Topology, er
 // only outside Linux, for bad configuration, missing tools, cancellation
 // (the partial report is still written and returned) or unwritable output.
 func RunSwitch(ctx context.Context, cfg SwitchConfig, log *slog.Logger) (*Report, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	if err := checkPlatform(); err != nil {
 		return nil, fmt.Errorf("bench switch: %w", err)
 	}
@@ -123,45 +120,97 @@ func RunSwitch(ctx context.Context, cfg SwitchConfig, log *slog.Logger) (*Report
 	if slices.Contains(cfg.Topologies, TopologyVDE) {
 		need = append(need, cfg.VDESwitch)
 	}
-	for _, p := range append(need, cfg.Binary) {
+	return runSuite(ctx, suite{
+		report:      Report{Benchmark: "switch"},
+		outDir:      cfg.OutDir,
+		mtus:        cfg.MTUs,
+		topologies:  cfg.Topologies,
+		need:        append(need, cfg.Binary),
+		newTopology: cfg.newTopology,
+		measure:     MeasureConfig{Binary: cfg.Binary, Iperf: cfg.Iperf, Duration: cfg.Duration, RRIterations: cfg.RRIterations},
+		evaluate:    (*Report).EvaluateTargets,
+	}, log)
+}
+
+// suite describes one benchmark run: every topology at every MTU.
+type suite struct {
+	// report is the template of the report: Benchmark (which also names
+	// the files and prefixes errors), Title, Reference, BulkReverse,
+	// TargetMTUs and Notes are copied from it.
+	report Report
+	outDir string
+	mtus   []int
+	// topologies are built by name with newTopology, once per MTU.
+	topologies  []string
+	newTopology func(name string, log *slog.Logger) (Topology, error)
+	// need are the programs that must be on PATH.
+	need []string
+	// measure configures every measurement; with distinctPorts, run i
+	// (counting topologies within MTUs) uses rr/crr port 7001+i.
+	measure       MeasureConfig
+	distinctPorts bool
+	// evaluate computes the targets of the finished report.
+	evaluate func(*Report) []Target
+}
+
+// runSuite runs s: it checks the tools, measures every topology at every
+// MTU, computes ratios and targets and writes the report files.
+func runSuite(ctx context.Context, s suite, log *slog.Logger) (*Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	name := s.report.Benchmark
+	for _, p := range s.need {
 		if _, err := exec.LookPath(p); err != nil {
-			return nil, fmt.Errorf("bench switch: %w", err)
+			return nil, fmt.Errorf("bench %s: %w", name, err)
 		}
 	}
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("bench switch: %w", err)
+	if err := os.MkdirAll(s.outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench %s: %w", name, err)
 	}
 	cleanStaleNetns(log)
 
 	rep := &Report{
-		Benchmark: "switch", Started: time.Now(), Host: hostInfo(),
-		DurationS: cfg.Duration.Seconds(), MessageSize: DefaultMessageSize, MTUs: cfg.MTUs,
+		Benchmark: name, Title: s.report.Title, Reference: s.report.Reference,
+		Started: time.Now(), Host: hostInfo(),
+		DurationS: s.measure.Duration.Seconds(), MessageSize: DefaultMessageSize, MTUs: s.mtus,
+		BulkReverse: s.report.BulkReverse, TargetMTUs: s.report.TargetMTUs, Notes: s.report.Notes,
 	}
-	mcfg := MeasureConfig{Binary: cfg.Binary, Iperf: cfg.Iperf, Duration: cfg.Duration, RRIterations: cfg.RRIterations}
-	for _, mtu := range cfg.MTUs {
-		for _, name := range cfg.Topologies {
+	if s.measure.Size != 0 {
+		rep.MessageSize = s.measure.Size
+	}
+	run := 0
+	for _, mtu := range s.mtus {
+		for _, topo := range s.topologies {
 			if ctx.Err() != nil {
 				break
 			}
-			rep.Rows = append(rep.Rows, runTopology(ctx, cfg, name, mtu, mcfg, log))
+			mcfg := s.measure
+			if s.distinctPorts {
+				mcfg.Port = rrPort + run
+			}
+			run++
+			rep.Rows = append(rep.Rows, runTopology(ctx, s.newTopology, topo, mtu, mcfg, log))
 		}
 	}
 	rep.Finished = time.Now()
 	rep.ComputeRatios()
-	rep.Targets = rep.EvaluateTargets()
-	werr := rep.WriteFiles(cfg.OutDir)
+	if s.evaluate != nil {
+		rep.Targets = s.evaluate(rep)
+	}
+	werr := rep.WriteFiles(s.outDir)
 	if err := ctx.Err(); err != nil {
-		return rep, errors.Join(fmt.Errorf("bench switch interrupted: %w", err), werr)
+		return rep, errors.Join(fmt.Errorf("bench %s interrupted: %w", name, err), werr)
 	}
 	return rep, werr
 }
 
 // runTopology sets a topology up at one MTU, measures it and tears it
 // down, returning its row.
-func runTopology(ctx context.Context, cfg SwitchConfig, name string, mtu int, mcfg MeasureConfig, log *slog.Logger) Row {
+func runTopology(ctx context.Context, newTopology func(string, *slog.Logger) (Topology, error), name string, mtu int, mcfg MeasureConfig, log *slog.Logger) Row {
 	row := Row{Topology: name, MTU: mtu}
 	log = log.With("topology", name, "mtu", mtu)
-	topo, err := cfg.newTopology(name, log)
+	topo, err := newTopology(name, log)
 	if err != nil {
 		row.Errors = append(row.Errors, "setup: "+err.Error())
 		return row
@@ -180,6 +229,10 @@ func runTopology(ctx context.Context, cfg SwitchConfig, name string, mtu int, mc
 	}
 	log.Info("measuring", "client", pair.Client.Netns, "server", pair.Server.Netns)
 	row.Metrics = Measure(ctx, pair, mcfg, log)
+	if c := row.CRR; c != nil && c.Errors > 0 {
+		row.Errors = append(row.Errors, fmt.Sprintf("crr: %d of %d connections failed, first: %s",
+			c.Errors, c.Conns+c.Errors, oneLine(c.FirstError)))
+	}
 	log.Info("measured", "bulk_gbps", fig(row.BulkGbps()), "p50_us", fig(row.P50US()),
 		"p99_us", fig(row.P99US()), "conns_per_sec", fig(row.ConnsPerSec()), "errors", len(row.Errors))
 	return row
@@ -188,16 +241,21 @@ func runTopology(ctx context.Context, cfg SwitchConfig, name string, mtu int, mc
 // fig formats an optional figure for logs.
 func fig(v float64, ok bool) string { return cell(v, ok) }
 
-// WriteFiles writes switch.md, switch.svg and switch.json into dir.
+// WriteFiles writes <benchmark>.md, .svg and .json (switch.md,
+// switch.svg and switch.json for the switch benchmark) into dir.
 func (rep *Report) WriteFiles(dir string) error {
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}
+	base := rep.Benchmark
+	if base == "" {
+		base = "switch"
+	}
 	files := map[string][]byte{
-		"switch.md":   []byte(rep.Markdown()),
-		"switch.svg":  []byte(rep.SVG()),
-		"switch.json": append(js, '\n'),
+		base + ".md":   []byte(rep.Markdown()),
+		base + ".svg":  []byte(rep.SVG()),
+		base + ".json": append(js, '\n'),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

@@ -44,27 +44,10 @@ func (t *SwitchyardTopology) Setup(ctx context.Context, mtu int) (Pair, error) {
 		return Pair{}, err
 	}
 	clientNs, serverNs := ns[0], ns[1]
-	dir, err := os.MkdirTemp("", "sybench-sy-")
-	if err != nil {
-		return Pair{}, fmt.Errorf("switchyard socket dir: %w", err)
-	}
-	t.onTeardown(func() { _ = os.RemoveAll(dir) })
-	t.sock = filepath.Join(dir, "sy.sock")
-
-	// SIGTERM makes the daemon remove its TAPs; give it time to do so
-	// before the namespaces go.
-	daemon, err := startProc(t.log, procSpec{
-		Label: "switchyard daemon",
-		Argv:  []string{t.binary, "up", "--socket", t.sock},
-	})
+	daemon, err := t.startDaemon(ctx)
 	if err != nil {
 		return Pair{}, err
 	}
-	t.stopProcOnTeardown(daemon, 15*time.Second)
-	if err := waitUnixSocket(ctx, t.sock, daemon, 20*time.Second); err != nil {
-		return Pair{}, err
-	}
-
 	if err := t.cli(ctx, "network", "create", "bench", "--subnet", t.subnet.String()); err != nil {
 		return Pair{}, err
 	}
@@ -90,6 +73,34 @@ func (t *SwitchyardTopology) Setup(ctx context.Context, mtu int) (Pair, error) {
 	}
 	t.log.Debug("switchyard ready", "mtu", mtu, "client", p.Client, "server", p.Server)
 	return p, nil
+}
+
+// startDaemon runs `switchyard up` with its control socket in a fresh
+// temporary directory and waits until the socket accepts connections.
+// Teardown stops the daemon with SIGTERM, which makes it remove its TAPs,
+// and removes the directory.
+func (t *SwitchyardTopology) startDaemon(ctx context.Context) (*proc, error) {
+	dir, err := os.MkdirTemp("", "sybench-sy-")
+	if err != nil {
+		return nil, fmt.Errorf("switchyard socket dir: %w", err)
+	}
+	t.onTeardown(func() { _ = os.RemoveAll(dir) })
+	t.sock = filepath.Join(dir, "sy.sock")
+
+	// SIGTERM makes the daemon remove its TAPs; give it time to do so
+	// before the namespaces go.
+	daemon, err := startProc(t.log, procSpec{
+		Label: "switchyard daemon",
+		Argv:  []string{t.binary, "up", "--socket", t.sock},
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.stopProcOnTeardown(daemon, 15*time.Second)
+	if err := waitUnixSocket(ctx, t.sock, daemon, 20*time.Second); err != nil {
+		return nil, err
+	}
+	return daemon, nil
 }
 
 // cli runs one switchyard CLI command against the daemon's socket. The

@@ -18,8 +18,22 @@ import (
 	"github.com/switchyard/switchyard/bench"
 )
 
-// benchUsage is the help text of `switchyard bench`.
-const benchUsage = `Usage: switchyard bench switch [flags]
+// benchUsage is the overview printed by `switchyard bench` and
+// `switchyard bench --help`, followed by each benchmark's flags.
+const benchUsage = `Usage: switchyard bench switch|nat [flags]
+
+  switch  TCP bulk throughput (iperf3), 64-byte request/response latency and
+          connect/request/close rate between two network namespaces connected
+          through switchyard, a Linux bridge and vde_switch.
+  nat     The same from an endpoint namespace to a server reachable only from
+          the host, through the switchyard gateway NAT and slirp4netns.
+
+Both need root and iperf3 (and vde_switch or slirp4netns) and write
+<benchmark>.md, .svg and .json to --out.
+`
+
+// benchSwitchUsage is the help text of `switchyard bench switch`.
+const benchSwitchUsage = `Usage: switchyard bench switch [flags]
 
 Measures TCP bulk throughput (iperf3), 64-byte request/response latency and
 connect/request/close rate between two network namespaces connected through
@@ -29,23 +43,47 @@ and vde_switch. Writes switch.md, switch.svg and switch.json to --out.
 Flags:
 `
 
+// benchNATUsage is the help text of `switchyard bench nat`.
+const benchNATUsage = `Usage: switchyard bench nat [flags]
+
+Measures TCP bulk throughput (iperf3, endpoint to server and back), 64-byte
+request/response latency and connect/request/close rate from an endpoint
+namespace to a server in a namespace reachable only from the host
+(10.206.0.2, over a veth pair), through the switchyard gateway NAT and
+through slirp4netns, at each MTU, in the same run. Ratios are against
+slirp4netns; the targets are switchyard-nat bulk >= 5x slirp4netns at MTU
+1500 and >= 1x at 65520. Needs root, iperf3 and slirp4netns. Writes nat.md,
+nat.svg and nat.json to --out.
+
+Flags:
+`
+
+// benchOverview writes the overview and both benchmarks' flags to w.
+func benchOverview(w io.Writer) {
+	fmt.Fprint(w, benchUsage)
+	fmt.Fprint(w, "\nswitch flags:\n"+benchSwitchFlags(new(benchSwitchOpts)).FlagUsages())
+	fmt.Fprint(w, "\nnat flags:\n"+benchNATFlags(new(benchNATOpts)).FlagUsages())
+}
+
 // benchMain runs `switchyard bench ...`; args follow "bench". It returns
 // the process exit code.
 func benchMain(args []string, log *slog.Logger) int {
 	if len(args) == 0 {
-		benchSwitchFlags(new(benchSwitchOpts)).Usage()
+		benchOverview(os.Stderr)
 		return 2
 	}
 	switch args[0] {
 	case "switch":
 		return benchSwitch(args[1:], log)
+	case "nat":
+		return benchNAT(args[1:], log)
 	case "peer":
 		return benchPeer(args[1:], log)
 	case "-h", "--help", "help":
-		fmt.Print(benchUsage + benchSwitchFlags(new(benchSwitchOpts)).FlagUsages())
+		benchOverview(os.Stdout)
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\")\n", args[0])
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\" or \"nat\")\n", args[0])
 	return 2
 }
 
@@ -66,7 +104,30 @@ func benchSwitchFlags(o *benchSwitchOpts) *pflag.FlagSet {
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, 9000}, "MTUs to measure at")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard, kernel-bridge, vde_switch; default all)")
 	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchUsage+fs.FlagUsages()) }
+	fs.Usage = func() { fmt.Fprint(os.Stderr, benchSwitchUsage+fs.FlagUsages()) }
+	return fs
+}
+
+// benchNATOpts are the flags of `switchyard bench nat`.
+type benchNATOpts struct {
+	out          string
+	duration     time.Duration
+	mtus         []int
+	topologies   []string
+	rrIterations int
+	noReverse    bool
+}
+
+// benchNATFlags declares the flags of `switchyard bench nat`.
+func benchNATFlags(o *benchNATOpts) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("bench nat", pflag.ContinueOnError)
+	fs.StringVar(&o.out, "out", "bench-out", "directory for nat.md, nat.svg and nat.json")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, bench.NATMaxMTU}, "MTUs to measure at (576-65520)")
+	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard-nat, slirp4netns; default both)")
+	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
+	fs.BoolVar(&o.noReverse, "no-reverse", false, "skip the reverse (server to endpoint) bulk transfer")
+	fs.Usage = func() { fmt.Fprint(os.Stderr, benchNATUsage+fs.FlagUsages()) }
 	return fs
 }
 
@@ -96,27 +157,52 @@ func benchParse(fs *pflag.FlagSet, args []string, cmd string, usage func(io.Writ
 func benchSwitch(args []string, log *slog.Logger) int {
 	var o benchSwitchOpts
 	fs := benchSwitchFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchUsage+fs.FlagUsages()) }
+	usage := func(w io.Writer) { fmt.Fprint(w, benchSwitchUsage+fs.FlagUsages()) }
 	if code, done := benchParse(fs, args, "bench switch", usage); done {
 		return code
 	}
+	return benchRun("switch", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {
+		return bench.RunSwitch(ctx, bench.SwitchConfig{
+			Binary: exe, OutDir: o.out, Duration: o.duration, MTUs: o.mtus,
+			Topologies: o.topologies, RRIterations: o.rrIterations,
+		}, log)
+	})
+}
+
+// benchNAT runs `switchyard bench nat`.
+func benchNAT(args []string, log *slog.Logger) int {
+	var o benchNATOpts
+	fs := benchNATFlags(&o)
+	usage := func(w io.Writer) { fmt.Fprint(w, benchNATUsage+fs.FlagUsages()) }
+	if code, done := benchParse(fs, args, "bench nat", usage); done {
+		return code
+	}
+	return benchRun("nat", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {
+		return bench.RunNAT(ctx, bench.NATConfig{
+			Binary: exe, OutDir: o.out, Duration: o.duration, MTUs: o.mtus,
+			Topologies: o.topologies, RRIterations: o.rrIterations, NoReverse: o.noReverse,
+		}, log)
+	})
+}
+
+// benchRun runs a benchmark with this binary as the daemon and peers,
+// until it ends or SIGINT/SIGTERM, prints its markdown report (also a
+// partial one) and returns the exit code.
+func benchRun(name, out string, log *slog.Logger, run func(ctx context.Context, exe string) (*bench.Report, error)) int {
 	exe, err := os.Executable()
 	if err != nil {
-		log.Error("bench switch: cannot find own binary", "err", err)
+		log.Error("bench "+name+": cannot find own binary", "err", err)
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := bench.RunSwitch(ctx, bench.SwitchConfig{
-		Binary: exe, OutDir: o.out, Duration: o.duration, MTUs: o.mtus,
-		Topologies: o.topologies, RRIterations: o.rrIterations,
-	}, log)
+	rep, err := run(ctx, exe)
 	if rep != nil {
 		fmt.Print(rep.Markdown())
-		fmt.Printf("\nWrote %s/switch.md, switch.svg and switch.json\n", o.out)
+		fmt.Printf("\nWrote %s/%s.md, %s.svg and %s.json\n", out, name, name, name)
 	}
 	if err != nil {
-		log.Error("bench switch failed", "err", err)
+		log.Error("bench "+name+" failed", "err", err)
 		return 1
 	}
 	return 0

@@ -29,6 +29,7 @@ Usage:
   switchyard stats
   switchyard conntrack [NETWORK]
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
+  switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
 
 NETNS is a path (/var/run/netns/X), a name under /var/run/netns, or pid:N.
 Client commands take --socket PATH (default $SWITCHYARD_SOCKET or
