@@ -86,6 +86,7 @@ func (ps *portState) flush(w *egress) {
 	for _, f := range w.in {
 		ps.prepare(w, f)
 	}
+	ps.sw.observe(ps, Out, w.out)
 	n, err := ps.p.WriteFrames(w.out)
 	var bytes uint64
 	for _, f := range w.out[:n] {

@@ -11,6 +11,7 @@ func (s *Switch) ingress(rd *reader, n int) {
 	now := s.cfg.Clock.Now().UnixNano()
 	ports := *s.ports.Load()
 	in := rd.in
+	s.observe(in, In, rd.batch[:n])
 	var bytes uint64
 	for i, f := range rd.batch[:n] {
 		bytes += uint64(f.Len)

@@ -81,6 +81,7 @@ type Switch struct {
 	mu      sync.Mutex // serialises port add/remove
 	nextID  uint64
 	floods  atomic.Uint64
+	obs     atomic.Pointer[observerBox]
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closed  bool
