@@ -134,3 +134,35 @@ func (c *Client) Conntrack(ctx context.Context, network string) ([]Conntrack, er
 	}
 	return ct, c.do(ctx, http.MethodGet, p, nil, &ct)
 }
+
+// Capture starts a capture; the caller reads the stream from the returned
+// body and closes it (closing early stops the capture). ctx cancels it.
+func (c *Client) Capture(ctx context.Context, req CaptureRequest) (io.ReadCloser, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://switchyard/v1/capture", bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	hc := *c.hc
+	hc.Timeout = 0 // a capture runs as long as it runs
+	resp, err := hc.Do(hr)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("%w at %s (start it with `switchyard up`)", ErrNotRunning, c.socket)
+		}
+		return nil, fmt.Errorf("talk to daemon at %s: %w", c.socket, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var e Error
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("daemon answered %s", resp.Status)
+	}
+	return resp.Body, nil
+}

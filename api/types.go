@@ -160,3 +160,20 @@ type Stats struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// CaptureRequest starts a capture (POST /v1/capture). The reply is a
+// stream of frames in the capture package's stream format.
+type CaptureRequest struct {
+	// Network to capture on ("default" when empty).
+	Network string `json:"network,omitempty"`
+	// Ports restricts the capture to these ports (endpoint names,
+	// "gateway"); empty means every port of the network.
+	Ports []string `json:"ports,omitempty"`
+	// Filter is a pcap-filter expression.
+	Filter string `json:"filter,omitempty"`
+	// Snaplen truncates frames (262144).
+	Snaplen int `json:"snaplen,omitempty"`
+	// Count stops after this many frames; Duration after this long.
+	Count    int           `json:"count,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+}

@@ -115,6 +115,9 @@ func (s *Session) Next(stop <-chan struct{}) (r Record, ok bool) {
 	}
 }
 
+// Pending returns how many records wait for the reader.
+func (s *Session) Pending() int { return len(s.q) }
+
 // Release returns a record's buffer to the pool.
 func (s *Session) Release(r Record) { port.Put(r.frame) }
 

@@ -19,10 +19,13 @@ import (
 //	kindFrame (2): dir u8, network, port, time ns i64, orig len u32,
 //	               captured len u32, bytes
 //	kindEnd   (3): captured u64, dropped u64 — the last item
+//	kindStats (4): captured u64, dropped u64 — counters so far (sent
+//	               periodically, so a reader stopped early can report them)
 const (
 	kindPort  = 1
 	kindFrame = 2
 	kindEnd   = 3
+	kindStats = 4
 )
 
 // MaxCaptureLen bounds a frame in the stream (and the snaplen).
@@ -37,8 +40,12 @@ type Frame struct {
 	Data          []byte
 }
 
-// End is the stream's closing item.
-type End struct{ Captured, Dropped uint64 }
+// End carries the session's counters: the stream's closing item (Final),
+// or a periodic update.
+type End struct {
+	Captured, Dropped uint64
+	Final             bool
+}
 
 // StreamWriter writes the capture stream.
 type StreamWriter struct {
@@ -78,6 +85,15 @@ func (s *StreamWriter) WriteFrame(network, port string, dir vswitch.Direction, t
 	return err
 }
 
+// WriteStats writes the counters so far.
+func (s *StreamWriter) WriteStats(captured, dropped uint64) error {
+	s.w.WriteByte(kindStats)
+	binary.BigEndian.PutUint64(s.hdr[0:], captured)
+	binary.BigEndian.PutUint64(s.hdr[8:], dropped)
+	_, err := s.w.Write(s.hdr[:16])
+	return err
+}
+
 // WriteEnd writes the closing counters.
 func (s *StreamWriter) WriteEnd(captured, dropped uint64) error {
 	s.w.WriteByte(kindEnd)
@@ -112,7 +128,7 @@ func NewStreamReader(r io.Reader) *StreamReader {
 var ErrStream = errors.New("capture stream")
 
 // Next returns the next item: a port announcement (Frame with nil Data and
-// OrigLen -1), a frame, or the end. The Frame's Data is valid until the
+// OrigLen -1), a frame, or counters (End; Final for the last item). The Frame's Data is valid until the
 // next call. io.EOF means the stream ended without an end item.
 func (s *StreamReader) Next() (Frame, *End, error) {
 	kind, err := s.r.ReadByte()
@@ -125,12 +141,12 @@ func (s *StreamReader) Next() (Frame, *End, error) {
 		return Frame{Network: network, Port: port, OrigLen: -1}, nil, err
 	case kindFrame:
 		return s.readFrame()
-	case kindEnd:
+	case kindEnd, kindStats:
 		var b [16]byte
 		if _, err := io.ReadFull(s.r, b[:]); err != nil {
-			return Frame{}, nil, fmt.Errorf("%w: end: %w", ErrStream, unexpected(err))
+			return Frame{}, nil, fmt.Errorf("%w: counters: %w", ErrStream, unexpected(err))
 		}
-		return Frame{}, &End{Captured: binary.BigEndian.Uint64(b[0:]), Dropped: binary.BigEndian.Uint64(b[8:])}, nil
+		return Frame{}, &End{Captured: binary.BigEndian.Uint64(b[0:]), Dropped: binary.BigEndian.Uint64(b[8:]), Final: kind == kindEnd}, nil
 	}
 	return Frame{}, nil, fmt.Errorf("%w: unknown item kind %d", ErrStream, kind)
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// NAT tunes the gateways' NAT; zero fields take nat's defaults.
 	UDPIdle  Duration `json:"udp_idle,omitempty"`
 	MaxFlows int      `json:"max_flows,omitempty"`
+	// PcapFile, when set, captures every port of every network from
+	// start-up to shutdown into this pcapng file.
+	PcapFile string `json:"pcap_file,omitempty"`
 	// NetnsCheck is how often endpoints' namespaces are checked for
 	// existence; endpoints whose namespace is gone are detached (2s).
 	NetnsCheck Duration `json:"netns_check,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/capture"
 	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/ipam"
 	"github.com/switchyard/switchyard/port"
@@ -65,6 +66,8 @@ type Daemon struct {
 	networks map[string]*network
 	vlanSw   *vswitch.Switch // shared by every network with a VLAN ID
 	subnets  atomic.Pointer[[]netip.Prefix]
+	hubs     map[*vswitch.Switch]*capture.Hub
+	pcap     *pcapFile // up --pcap
 	closed   bool
 	stop     chan struct{}  // closed by Close: stops the namespace watcher
 	reapers  sync.WaitGroup // the watcher and goroutines reaping vanished ports
@@ -83,6 +86,12 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
 		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute}}
 	d.subnets.Store(&[]netip.Prefix{})
+	if cfg.PcapFile != "" {
+		var err error
+		if d.pcap, err = openPcap(cfg.PcapFile); err != nil {
+			return nil, err
+		}
+	}
 	for _, nc := range cfg.Networks {
 		if _, err := d.createNetwork(nc, true); err != nil {
 			d.Close()
@@ -154,6 +163,9 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	}
 	d.networks[req.Name] = n
 	d.refreshSubnets()
+	if d.pcap != nil {
+		d.hub(n.sw, hubName(n)).Add(d.pcap.s, nil)
+	}
 	if err := d.startGateway(n, req); err != nil {
 		d.dropNetwork(n)
 		return api.Network{}, err
@@ -189,6 +201,7 @@ func (d *Daemon) dropNetwork(n *network) {
 	delete(d.networks, n.name)
 	d.refreshSubnets()
 	if n.vlan == 0 {
+		delete(d.hubs, n.sw)
 		n.sw.Close()
 	} else if !d.hasVLANNetworks() {
 		d.vlanSw.Close()
@@ -248,6 +261,15 @@ func (d *Daemon) Close() {
 		d.vlanSw.Close()
 	}
 	d.networks = map[string]*network{}
+	if d.pcap != nil {
+		for _, h := range d.hubs {
+			h.Remove(d.pcap.s)
+		}
+		if err := d.pcap.close(); err != nil {
+			d.cfg.Log.Warn("pcap file", "err", err)
+		}
+		d.pcap = nil
+	}
 }
 
 // network is one broadcast domain with its address pool, endpoints and

@@ -62,6 +62,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, d.Stats())
 	})
+	mux.HandleFunc("POST /v1/capture", d.handleCapture)
 	mux.HandleFunc("GET /v1/conntrack", func(w http.ResponseWriter, r *http.Request) {
 		ct, err := d.Conntrack(r.URL.Query().Get("network"))
 		answer(w, http.StatusOK, ct, err)
@@ -140,7 +141,10 @@ func Listen(path string) (net.Listener, error) {
 // Serve answers API requests on ln until ctx is done, then stops serving
 // and detaches everything (TAPs disappear, addresses are freed).
 func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Request contexts derive from ctx: shutting down ends running
+	// captures (they send their closing counters) instead of waiting.
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error

@@ -69,10 +69,23 @@ func TestForwardingAllocatesNothing(t *testing.T) {
 	}
 }
 
+// nopObserver is an observer that looks at nothing.
+type nopObserver struct{}
+
+func (nopObserver) Observe(PortID, string, Direction, []*port.Frame) {}
+
 // BenchmarkForward measures the ingress decision and queue hand-off for a
-// batch of known-unicast frames (the writer drains on another goroutine).
+// batch of known-unicast frames (the writer drains on another goroutine),
+// with no observer (the capture hook costs one atomic load per batch) and
+// with one installed.
 func BenchmarkForward(b *testing.B) {
+	b.Run("no-capture", func(b *testing.B) { benchForward(b, nil) })
+	b.Run("observer", func(b *testing.B) { benchForward(b, nopObserver{}) })
+}
+
+func benchForward(b *testing.B, o Observer) {
 	sw := New(Config{Clock: &fakeClock{}})
+	sw.SetObserver(o)
 	defer sw.Close()
 	for _, name := range []string{"a", "b"} {
 		p := port.NewFake(port.Info{Name: name, MTU: 1500}, false)

@@ -28,6 +28,7 @@ Usage:
   switchyard fdb NETWORK
   switchyard stats
   switchyard conntrack [NETWORK]
+  switchyard capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
   switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
 
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdStats(rest, stdout)
 	case "conntrack":
 		err = cmdConntrack(rest, stdout)
+	case "capture":
+		err = cmdCapture(rest, stdout, stderr)
 	case "bench":
 		return benchMain(rest, log)
 	case "help", "-h", "--help":

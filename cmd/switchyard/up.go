@@ -18,6 +18,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs := newFlags("up")
 	var (
 		config, socket, subnet, gateway string
+		pcapPath                        string
 		ageing                          time.Duration
 		fdbMax, queueLen, txq           int
 		plain, debug, dnsNames          bool
@@ -32,8 +33,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.IntVar(&txq, "txqueuelen", 0, "txqueuelen of the TAP interfaces (10000)")
 	fs.BoolVar(&plain, "plain-tap", false, "open TAPs without virtio-net header (no offloads)")
 	fs.BoolVar(&debug, "debug", false, "log at debug level")
+	fs.StringVar(&pcapPath, "pcap", "", "capture every port of every network from start-up into this pcapng file")
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [flags]"); err != nil {
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--pcap FILE] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -72,6 +74,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 	}
 	cfg.PlainTAP = cfg.PlainTAP || plain
 	cfg.DNSNames = cfg.DNSNames || dnsNames
+	if pcapPath != "" {
+		cfg.PcapFile = pcapPath
+	}
 	if debug {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
