@@ -166,3 +166,20 @@ func (c *Client) Capture(ctx context.Context, req CaptureRequest) (io.ReadCloser
 	}
 	return resp.Body, nil
 }
+
+// Publish publishes ports of an endpoint on the host.
+func (c *Client) Publish(ctx context.Context, network string, req PublishRequest) (Published, error) {
+	var p Published
+	return p, c.do(ctx, http.MethodPost, "/v1/networks/"+url.PathEscape(network)+"/ports", req, &p)
+}
+
+// Unpublish removes a published port mapping.
+func (c *Client) Unpublish(ctx context.Context, network, spec string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/networks/"+url.PathEscape(network)+"/ports?spec="+url.QueryEscape(spec), nil, nil)
+}
+
+// Ports lists published ports.
+func (c *Client) Ports(ctx context.Context) ([]Published, error) {
+	var ps []Published
+	return ps, c.do(ctx, http.MethodGet, "/v1/ports", nil, &ps)
+}

@@ -177,3 +177,27 @@ type CaptureRequest struct {
 	Count    int           `json:"count,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
 }
+
+// Publish paths: kernel DNAT, the userspace proxy, or both (the default,
+// as Docker: either alone keeps the port reachable).
+const (
+	PathBoth      = "both"
+	PathKernel    = "kernel"
+	PathUserspace = "userspace"
+)
+
+// PublishRequest publishes ports (POST /v1/networks/{name}/ports).
+type PublishRequest struct {
+	// Spec is [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp].
+	Spec string `json:"spec"`
+	// Path is both (default), kernel or userspace.
+	Path string `json:"path,omitempty"`
+}
+
+// Published is a published port mapping.
+type Published struct {
+	Network string `json:"network"`
+	Spec    string `json:"spec"`
+	Path    string `json:"path"`
+	Backend string `json:"backend"`
+}

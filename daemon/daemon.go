@@ -15,6 +15,8 @@ import (
 	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/ipam"
 	"github.com/switchyard/switchyard/port"
+	"github.com/switchyard/switchyard/portmap"
+	"github.com/switchyard/switchyard/proxy"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
 )
@@ -68,9 +70,14 @@ type Daemon struct {
 	subnets  atomic.Pointer[[]netip.Prefix]
 	hubs     map[*vswitch.Switch]*capture.Hub
 	pcap     *pcapFile // up --pcap
-	closed   bool
-	stop     chan struct{}  // closed by Close: stops the namespace watcher
-	reapers  sync.WaitGroup // the watcher and goroutines reaping vanished ports
+
+	proxy      *proxy.Proxy // userspace path of published ports
+	rules      *portmap.Rules
+	oldForward string // ip_forward before the kernel path turned it on
+	published  map[string]*published
+	closed     bool
+	stop       chan struct{}  // closed by Close: stops the namespace watcher
+	reapers    sync.WaitGroup // the watcher and goroutines reaping vanished ports
 }
 
 // New builds a daemon with the configured built-in networks. open nil means
@@ -84,7 +91,9 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		open = OpenTAP
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
-		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute}}
+		routes:    routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute},
+		proxy:     proxy.New(proxy.Config{}, cfg.Log),
+		published: map[string]*published{}}
 	d.subnets.Store(&[]netip.Prefix{})
 	if cfg.PcapFile != "" {
 		var err error
@@ -188,6 +197,13 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	if len(n.endpoints) > 0 {
 		return fmt.Errorf("%w: network %q has active endpoints", ErrConflict, name)
 	}
+	for k, p := range d.published {
+		if p.network == name {
+			d.uninstall(p)
+			delete(d.published, k)
+		}
+	}
+	d.removeHostPort(n)
 	d.stopGateway(n)
 	d.dropNetwork(n)
 	d.cfg.Log.Info("network removed", "network", name)
@@ -248,6 +264,7 @@ func (d *Daemon) Close() {
 		close(d.stop)
 	}
 	d.closed = true
+	d.closePublishing()
 	for _, n := range d.networks {
 		for _, ep := range n.endpoints {
 			d.detach(n, ep)
@@ -290,6 +307,7 @@ type network struct {
 	gwMAC             net.HardwareAddr
 	svc               *services
 	allowHostLoopback bool
+	host              *hostPort // kernel path of published ports
 }
 
 func (n *network) describe() api.Network {

@@ -227,6 +227,7 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 	}
 	n.pool.Release(ep.addr)
 	delete(n.endpoints, ep.info.Name)
+	d.unpublishBackend(n.name, ep.addr)
 	n.publish()
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
 	if ep.info.DefaultRoute && !d.closed {

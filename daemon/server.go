@@ -63,6 +63,19 @@ func (d *Daemon) Handler() http.Handler {
 		reply(w, http.StatusOK, d.Stats())
 	})
 	mux.HandleFunc("POST /v1/capture", d.handleCapture)
+	mux.HandleFunc("POST /v1/networks/{name}/ports", func(w http.ResponseWriter, r *http.Request) {
+		var req api.PublishRequest
+		if decode(w, r, &req) {
+			p, err := d.Publish(r.PathValue("name"), req)
+			answer(w, http.StatusCreated, p, err)
+		}
+	})
+	mux.HandleFunc("DELETE /v1/networks/{name}/ports", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, http.StatusOK, struct{}{}, d.Unpublish(r.PathValue("name"), r.URL.Query().Get("spec")))
+	})
+	mux.HandleFunc("GET /v1/ports", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, d.Ports())
+	})
 	mux.HandleFunc("GET /v1/conntrack", func(w http.ResponseWriter, r *http.Request) {
 		ct, err := d.Conntrack(r.URL.Query().Get("network"))
 		answer(w, http.StatusOK, ct, err)

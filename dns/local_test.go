@@ -158,7 +158,9 @@ func TestSetRecordsWhileServing(t *testing.T) {
 		t.Fatalf("after removal: %v", r)
 	}
 
-	// Swapping concurrently with queries: every answer is one of the sets.
+	// Swapping concurrently with queries: every answer is one of the sets
+	// (seeded first, so no query can come before the first set).
+	ts.SetRecords(rec("flip", "10.0.1.0"))
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Go(func() {

@@ -270,3 +270,61 @@ func cmdConntrack(args []string, out io.Writer) error {
 		}
 	})
 }
+
+func cmdPublish(args []string, out io.Writer) error {
+	fs := newFlags("publish")
+	var cf clientFlags
+	var req api.PublishRequest
+	cf.register(fs)
+	fs.StringVar(&req.Path, "path", api.PathBoth, "both (kernel DNAT and userspace proxy), kernel or userspace")
+	pos, err := parse(fs, args, 2, 2, "publish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp] [--path both|kernel|userspace]")
+	if err != nil {
+		return err
+	}
+	req.Spec = pos[1]
+	p, err := cf.client().Publish(context.Background(), pos[0], req)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, p)
+	}
+	fmt.Fprintf(out, "%s %s → %s (%s)\n", p.Network, p.Spec, p.Backend, p.Path)
+	return nil
+}
+
+func cmdUnpublish(args []string, out io.Writer) error {
+	fs := newFlags("unpublish")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args, 2, 2, "unpublish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp]")
+	if err != nil {
+		return err
+	}
+	if err := cf.client().Unpublish(context.Background(), pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, pos[1])
+	return nil
+}
+
+func cmdPorts(args []string, out io.Writer) error {
+	fs := newFlags("ports")
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parse(fs, args, 0, 0, "ports"); err != nil {
+		return err
+	}
+	ps, err := cf.client().Ports(context.Background())
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(out, ps)
+	}
+	return table(out, "NETWORK\tSPEC\tBACKEND\tPATH", func(tw io.Writer) {
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Network, p.Spec, p.Backend, p.Path)
+		}
+	})
+}

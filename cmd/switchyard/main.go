@@ -28,6 +28,9 @@ Usage:
   switchyard fdb NETWORK
   switchyard stats
   switchyard conntrack [NETWORK]
+  switchyard publish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp] [--path both|kernel|userspace]
+  switchyard unpublish NETWORK SPEC
+  switchyard ports
   switchyard capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
   switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
@@ -71,6 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdConntrack(rest, stdout)
 	case "capture":
 		err = cmdCapture(rest, stdout, stderr)
+	case "publish":
+		err = cmdPublish(rest, stdout)
+	case "unpublish":
+		err = cmdUnpublish(rest, stdout)
+	case "ports":
+		err = cmdPorts(rest, stdout)
 	case "bench":
 		return benchMain(rest, log)
 	case "help", "-h", "--help":

@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/portmap"
+	"github.com/switchyard/switchyard/proxy"
+)
+
+// published is one publish request and what it installed.
+type published struct {
+	network string
+	spec    portmap.Spec
+	path    string
+	backend netip.Addr
+	ids     []proxy.ID
+	dnats   []portmap.DNAT
+}
+
+func (p *published) key() string { return p.network + " " + p.spec.String() }
+
+func (p *published) describe() api.Published {
+	return api.Published{Network: p.network, Spec: p.spec.String(), Path: p.path, Backend: p.backend.String()}
+}
+
+// Publish maps host ports to an endpoint's ports by the requested paths.
+func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published, error) {
+	spec, err := portmap.ParseSpec(req.Spec)
+	if err != nil {
+		return api.Published{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	path := req.Path
+	if path == "" {
+		path = api.PathBoth
+	}
+	if path != api.PathBoth && path != api.PathKernel && path != api.PathUserspace {
+		return api.Published{}, fmt.Errorf("%w: path %q: want both, kernel or userspace", ErrInvalid, path)
+	}
+	if spec.HostIP.IsValid() && !spec.HostIP.Is4() && path != api.PathUserspace {
+		return api.Published{}, fmt.Errorf("%w: the kernel path is IPv4 only: use --path userspace for %s", ErrInvalid, spec.HostIP)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.network(network)
+	if err != nil {
+		return api.Published{}, err
+	}
+	backend, err := n.resolve(spec.Endpoint)
+	if err != nil {
+		return api.Published{}, err
+	}
+	p := &published{network: network, spec: spec, path: path, backend: backend}
+	if _, dup := d.published[p.key()]; dup {
+		return api.Published{}, fmt.Errorf("%w: %s is already published on network %q", ErrConflict, spec, network)
+	}
+	if err := d.install(n, p); err != nil {
+		d.uninstall(p)
+		return api.Published{}, err
+	}
+	d.published[p.key()] = p
+	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", path, "backend", backend)
+	return p.describe(), nil
+}
+
+// install sets up a request's paths; on error the caller uninstalls.
+func (d *Daemon) install(n *network, p *published) error {
+	s := p.spec
+	if p.path != api.PathUserspace {
+		if err := d.ensureHostPort(n); err != nil {
+			return err
+		}
+		for i := range s.Count() {
+			dn := portmap.DNAT{Proto: s.Proto, HostIP: s.HostIP, HostPort: s.HostPort + uint16(i),
+				Dest: netip.AddrPortFrom(p.backend, s.Port+uint16(i))}
+			if err := d.rules.AddDNAT(dn); err != nil {
+				return err
+			}
+			p.dnats = append(p.dnats, dn)
+		}
+	}
+	if p.path != api.PathKernel {
+		listen := s.HostIP
+		if !listen.IsValid() {
+			listen = netip.IPv4Unspecified()
+		}
+		ids, err := d.proxy.AddRange(proxy.Mapping{Proto: proxy.Proto(s.Proto), Listen: netip.AddrPortFrom(listen, s.HostPort),
+			Backend: netip.AddrPortFrom(p.backend, s.Port), Dialer: n.gw}, s.Count())
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+		p.ids = ids
+	}
+	return nil
+}
+
+// uninstall removes what install set up.
+func (d *Daemon) uninstall(p *published) {
+	for _, dn := range p.dnats {
+		if err := d.rules.DelDNAT(dn); err != nil {
+			d.cfg.Log.Warn("unpublish", "rule", dn, "err", err)
+		}
+	}
+	for _, id := range p.ids {
+		d.proxy.Remove(id)
+	}
+	p.dnats, p.ids = nil, nil
+}
+
+// Unpublish removes a published port mapping.
+func (d *Daemon) Unpublish(network, specText string) error {
+	spec, err := portmap.ParseSpec(specText)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := network + " " + spec.String()
+	p, ok := d.published[key]
+	if !ok {
+		return fmt.Errorf("%w: %s is not published on network %q", ErrNotFound, spec, network)
+	}
+	d.uninstall(p)
+	delete(d.published, key)
+	return nil
+}
+
+// unpublishBackend drops the mappings to an address that went away; d.mu
+// must be held.
+func (d *Daemon) unpublishBackend(network string, addr netip.Addr) {
+	for k, p := range d.published {
+		if p.network == network && p.backend == addr {
+			d.uninstall(p)
+			delete(d.published, k)
+		}
+	}
+}
+
+// Ports lists published ports.
+func (d *Daemon) Ports() []api.Published {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []api.Published{}
+	for _, p := range d.published {
+		out = append(out, p.describe())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Network+out[i].Spec < out[j].Network+out[j].Spec })
+	return out
+}
+
+// resolve finds a publish target: an endpoint name or an address in the
+// network.
+func (n *network) resolve(target string) (netip.Addr, error) {
+	if ep, ok := n.endpoints[target]; ok {
+		return ep.addr, nil
+	}
+	if a, err := netip.ParseAddr(target); err == nil {
+		if !n.subnet.Contains(a) {
+			return netip.Addr{}, fmt.Errorf("%w: %s is outside the subnet %s of network %q", ErrInvalid, a, n.subnet, n.name)
+		}
+		return a, nil
+	}
+	return netip.Addr{}, fmt.Errorf("%w: no endpoint %q on network %q", ErrNotFound, target, n.name)
+}
