@@ -48,8 +48,15 @@ type Config struct {
 	// DHCP, when set, gets every IPv4 frame to UDP port 67 and returns the
 	// reply frame to send, if any.
 	DHCP func(frame []byte) ([]byte, bool)
-	// DNS, when set, is served on Address:53 over UDP and TCP.
+	// DNS, when set, is served on DNSAddress:53 over UDP and TCP.
 	DNS DNSServer
+	// DNSAddress is where DNS is served: Address when unset, or a second
+	// address of the gateway in Subnet (slirp4netns uses network+3).
+	DNSAddress netip.Addr
+	// UnreachableHostLoopback answers connections to Address that host
+	// loopback does not allow with ICMP network unreachable, as
+	// slirp4netns --disable-host-loopback does, instead of a reset.
+	UnreachableHostLoopback bool
 	// Log receives errors; nil discards them.
 	Log *slog.Logger
 }
@@ -80,7 +87,10 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if !cfg.Address.Is4() || !cfg.Subnet.Contains(cfg.Address) || len(cfg.MAC) != 6 {
+	if !cfg.DNSAddress.IsValid() {
+		cfg.DNSAddress = cfg.Address
+	}
+	if !cfg.Address.Is4() || !cfg.Subnet.Contains(cfg.Address) || !cfg.Subnet.Contains(cfg.DNSAddress) || len(cfg.MAC) != 6 {
 		return nil, fmt.Errorf("gateway: address %s must be an IPv4 address in %s, MAC %v 6 bytes", cfg.Address, cfg.Subnet, cfg.MAC)
 	}
 	g := &Gateway{cfg: cfg, link: newLink(cfg.Name, tcpip.LinkAddress(cfg.MAC), uint32(cfg.MTU))}
@@ -89,7 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.stack.Destroy()
 		return nil, err
 	}
-	cfg.NAT.Gateway = cfg.Address
+	cfg.NAT.Gateway, cfg.NAT.Subnet = cfg.Address, cfg.Subnet
 	g.nat = nat.New(g.stack, cfg.NAT)
 	g.link.intercept = g.intercept
 	if cfg.DNS != nil {
@@ -144,6 +154,12 @@ func (g *Gateway) configure() error {
 	if err := s.AddProtocolAddress(nicID, addr, stack.AddressProperties{}); err != nil {
 		return fmt.Errorf("gateway: add address: %s", err)
 	}
+	if g.cfg.DNSAddress != g.cfg.Address {
+		addr.AddressWithPrefix.Address = tcpip.AddrFrom4(g.cfg.DNSAddress.As4())
+		if err := s.AddProtocolAddress(nicID, addr, stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("gateway: add DNS address: %s", err)
+		}
+	}
 	sub, err := tcpip.NewSubnet(tcpip.AddrFrom4(g.cfg.Subnet.Addr().As4()), tcpip.MaskFromBytes(net.CIDRMask(g.cfg.Subnet.Bits(), 32)))
 	if err != nil {
 		return fmt.Errorf("gateway: subnet: %w", err)
@@ -160,7 +176,7 @@ func (g *Gateway) configure() error {
 
 // serveDNS opens Address:53 in the stack for the DNS server.
 func (g *Gateway) serveDNS() error {
-	fa := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(g.cfg.Address.As4()), Port: 53}
+	fa := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(g.cfg.DNSAddress.As4()), Port: 53}
 	var err error
 	if g.dnsU, err = gonet.DialUDP(g.stack, &fa, nil, ipv4.ProtocolNumber); err != nil {
 		return fmt.Errorf("gateway: DNS over UDP: %w", err)

@@ -160,3 +160,33 @@ func TestCloseIsIdempotentAndStopsPort(t *testing.T) {
 		t.Fatalf("read after close: %v", err)
 	}
 }
+
+func TestSlirpStyleDNSAddressAndUnreachableHostLoopback(t *testing.T) {
+	srv := dns.New(dns.Config{Domain: "x", ResolveNames: true})
+	srv.SetRecords([]dns.Record{{Name: "n", Addrs: []netip.Addr{netip.MustParseAddr("10.77.0.9")}}})
+	dnsAddr := netip.MustParseAddr("10.77.0.3")
+	g := mustGateway(t, Config{DNS: srv, DNSAddress: dnsAddr, UnreachableHostLoopback: true})
+	p := newPeer(t, g)
+	dst := full(netip.AddrPortFrom(dnsAddr, 53))
+	c, err := gonet.DialUDP(p.s, nil, &dst, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	dc := &mdns.Conn{Conn: c}
+	q := new(mdns.Msg)
+	q.SetQuestion("n.", mdns.TypeA)
+	dc.WriteMsg(q)
+	if r, err := dc.ReadMsg(); err != nil || len(r.Answer) != 1 {
+		t.Fatalf("DNS on the second address: %v %v", r, err)
+	}
+	// Host loopback is not allowed: connecting to the gateway address
+	// gets ICMP network unreachable, not a reset.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = gonet.DialContextTCP(ctx, p.s, full(netip.AddrPortFrom(gwAddr, 8080)), ipv4.ProtocolNumber)
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("dial host loopback when disabled: %v, want network unreachable", err)
+	}
+}

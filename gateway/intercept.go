@@ -40,6 +40,10 @@ func (g *Gateway) interceptIPv4(frame []byte) bool {
 		return true
 	}
 	payload := ip[ip.HeaderLength():ip.TotalLength()]
+	if g.cfg.UnreachableHostLoopback && g.deniedHostLoopback(ip, payload) {
+		g.inject(unreachableFrame(header.Ethernet(frame), g.link.mac, ip))
+		return true
+	}
 	switch ip.TransportProtocol() {
 	case header.UDPProtocolNumber:
 		if len(payload) >= header.UDPMinimumSize && header.UDP(payload).DestinationPort() == 67 && g.cfg.DHCP != nil {
@@ -102,4 +106,56 @@ func (g *Gateway) inject(frame []byte) {
 		port.Put(f)
 		g.link.stats.txQueueDrops.Add(1)
 	}
+}
+
+// deniedHostLoopback reports whether a packet opens a connection to the
+// gateway address that host loopback does not allow: a TCP SYN, or UDP,
+// to a port that is not a gateway service there.
+func (g *Gateway) deniedHostLoopback(ip header.IPv4, payload []byte) bool {
+	if g.nat.HostLoopbackAllowed() || netip.AddrFrom4(ip.DestinationAddress().As4()) != g.cfg.Address {
+		return false
+	}
+	var port uint16
+	switch ip.TransportProtocol() {
+	case header.TCPProtocolNumber:
+		if len(payload) < header.TCPMinimumSize {
+			return false
+		}
+		t := header.TCP(payload)
+		if t.Flags()&(header.TCPFlagSyn|header.TCPFlagAck) != header.TCPFlagSyn {
+			return false
+		}
+		port = t.DestinationPort()
+	case header.UDPProtocolNumber:
+		if len(payload) < header.UDPMinimumSize {
+			return false
+		}
+		port = header.UDP(payload).DestinationPort()
+	default:
+		return false
+	}
+	dnsHere := g.cfg.DNS != nil && g.cfg.DNSAddress == g.cfg.Address
+	return !(port == 53 && dnsHere) && port != 67
+}
+
+// unreachableFrame builds ICMP destination unreachable, code network
+// unreachable, answering the packet ip (what slirp4netns sends for the
+// host-loopback address when it is disabled).
+func unreachableFrame(req header.Ethernet, srcMAC tcpip.LinkAddress, ip header.IPv4) []byte {
+	quote := ip[:min(len(ip), int(ip.HeaderLength())+8)]
+	n := header.EthernetMinimumSize + header.IPv4MinimumSize + header.ICMPv4MinimumSize + len(quote)
+	b := make([]byte, n)
+	header.Ethernet(b).Encode(&header.EthernetFields{SrcAddr: srcMAC, DstAddr: req.SourceAddress(), Type: header.IPv4ProtocolNumber})
+	out := header.IPv4(b[header.EthernetMinimumSize:])
+	out.Encode(&header.IPv4Fields{
+		TotalLength: uint16(n - header.EthernetMinimumSize), TTL: 64, Protocol: uint8(header.ICMPv4ProtocolNumber),
+		SrcAddr: ip.DestinationAddress(), DstAddr: ip.SourceAddress(),
+	})
+	out.SetChecksum(^out.CalculateChecksum())
+	icmp := header.ICMPv4(out[header.IPv4MinimumSize:])
+	icmp.SetType(header.ICMPv4DstUnreachable)
+	icmp.SetCode(header.ICMPv4NetUnreachable)
+	copy(icmp[header.ICMPv4MinimumSize:], quote)
+	icmp.SetChecksum(^checksum.Checksum(icmp, 0))
+	return b
 }

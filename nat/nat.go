@@ -22,6 +22,9 @@ type Config struct {
 	// AllowHostLoopback lets those reach the host's 127.0.0.1; by default
 	// they are refused (RST for TCP, ICMP port unreachable for UDP).
 	AllowHostLoopback bool
+	// Subnet is the gateway's network: destinations inside it (other than
+	// Gateway) are never dialed from the host.
+	Subnet netip.Prefix
 	// Deny refuses destinations by policy, e.g. other networks' subnets
 	// (networks are isolated). Nil denies nothing.
 	Deny func(netip.Addr) bool
@@ -110,7 +113,8 @@ func (n *NAT) target(dst netip.AddrPort) (netip.AddrPort, bool) {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), true
 	}
 	a := dst.Addr()
-	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || (n.cfg.Deny != nil && n.cfg.Deny(a)) {
+	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || (n.cfg.Subnet.IsValid() && n.cfg.Subnet.Contains(a)) ||
+		(n.cfg.Deny != nil && n.cfg.Deny(a)) {
 		return netip.AddrPort{}, false
 	}
 	return dst, true
@@ -159,3 +163,7 @@ func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
 	ip, _ := netip.AddrFromSlice(a.AsSlice())
 	return netip.AddrPortFrom(ip.Unmap(), port)
 }
+
+// HostLoopbackAllowed reports whether connections to the gateway address
+// reach the host's loopback.
+func (n *NAT) HostLoopbackAllowed() bool { return n.cfg.AllowHostLoopback }
