@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -32,6 +33,7 @@ Usage:
   switchyard unpublish NETWORK SPEC
   switchyard ports
   switchyard capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]
+  switchyard docker-proxy -proto tcp|udp -host-ip IP -host-port N -container-ip IP -container-port N [-use-listen-fd]
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
   switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
 
@@ -42,6 +44,11 @@ Run 'switchyard COMMAND --help' for a command's flags.
 `
 
 func main() {
+	// Invoked through a symlink named docker-proxy (dockerd's
+	// --userland-proxy-path): behave as docker-proxy.
+	if filepath.Base(os.Args[0]) == "docker-proxy" {
+		os.Exit(dockerProxyMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -82,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdPorts(rest, stdout)
 	case "bench":
 		return benchMain(rest, log)
+	case "docker-proxy":
+		return dockerProxyMain(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
