@@ -69,7 +69,7 @@ type Daemon struct {
 	vlanSw   *vswitch.Switch // shared by every network with a VLAN ID
 	subnets  atomic.Pointer[[]netip.Prefix]
 	hubs     map[*vswitch.Switch]*capture.Hub
-	pcap     *pcapFile // up --pcap
+	pcap     *capture.File // up --pcap
 
 	proxy      *proxy.Proxy // userspace path of published ports
 	rules      *portmap.Rules
@@ -97,7 +97,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 	d.subnets.Store(&[]netip.Prefix{})
 	if cfg.PcapFile != "" {
 		var err error
-		if d.pcap, err = openPcap(cfg.PcapFile); err != nil {
+		if d.pcap, err = capture.CreateFile(cfg.PcapFile, true); err != nil {
 			return nil, err
 		}
 	}
@@ -173,7 +173,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	d.networks[req.Name] = n
 	d.refreshSubnets()
 	if d.pcap != nil {
-		d.hub(n.sw, hubName(n)).Add(d.pcap.s, nil)
+		d.hub(n.sw, hubName(n)).Add(d.pcap.Session(), nil)
 	}
 	if err := d.startGateway(n, req); err != nil {
 		d.dropNetwork(n)
@@ -280,9 +280,9 @@ func (d *Daemon) Close() {
 	d.networks = map[string]*network{}
 	if d.pcap != nil {
 		for _, h := range d.hubs {
-			h.Remove(d.pcap.s)
+			h.Remove(d.pcap.Session())
 		}
-		if err := d.pcap.close(); err != nil {
+		if err := d.pcap.Close(); err != nil {
 			d.cfg.Log.Warn("pcap file", "err", err)
 		}
 		d.pcap = nil

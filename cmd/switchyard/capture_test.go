@@ -152,3 +152,47 @@ func TestCaptureTextAndFilter(t *testing.T) {
 		t.Fatalf("unknown port: exit %d, %q", code, stderr)
 	}
 }
+
+func TestUpPcapCapturesFromStartUp(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "up.pcapng")
+	sock, cmd := startUp(t, "--pcap", file)
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	for _, ns := range []string{a, b} {
+		if _, stderr, code := sy(t, "attach", "default", ns, "--name", ns[len(ns)-4:], sock); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	if out, err := nstest.Exec(a, "ping", "-c", "1", "-W", "2", "10.90.0.3"); err != nil {
+		t.Fatalf("ping: %v %s", err, out)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoes := map[string]bool{}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		intf, _ := r.Interface(ci.InterfaceIndex)
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		if p.Layer(layers.LayerTypeICMPv4) != nil {
+			echoes[intf.Name] = true
+		}
+	}
+	for _, want := range []string{"default/" + a[len(a)-4:], "default/" + b[len(b)-4:]} {
+		if !echoes[want] {
+			t.Fatalf("no ICMP on interface %s; seen %v", want, echoes)
+		}
+	}
+}
