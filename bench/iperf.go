@@ -84,7 +84,11 @@ func runIperf(ctx context.Context, iperf string, pair Pair, dur time.Duration, r
 		return nil, err
 	}
 	secs := max(1, int(math.Ceil(dur.Seconds())))
-	args := []string{iperf, "--client", pair.Server.IP.String(), "--port", port,
+	host, dport, err := net.SplitHostPort(pair.dial(iperfPort))
+	if err != nil {
+		return nil, err
+	}
+	args := []string{iperf, "--client", host, "--port", dport,
 		"--time", strconv.Itoa(secs), "--json", "--connect-timeout", "5000"}
 	if reverse {
 		args = append(args, "--reverse")

@@ -51,42 +51,67 @@ func escapeCell(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
 }
 
+// tableColumn is one figure column of the results table.
+type tableColumn struct {
+	head  string
+	value func(*Row) string
+}
+
+// figureColumn shows an optional figure.
+func figureColumn(head string, f func(*Row) (float64, bool)) tableColumn {
+	return tableColumn{head, func(r *Row) string { return cell(f(r)) }}
+}
+
+// ratioColumn shows an optional ratio.
+func ratioColumn(head string, f func(*Ratios) *float64) tableColumn {
+	return tableColumn{head, func(r *Row) string { return ratioCell(f(&r.Ratios)) }}
+}
+
+// columns returns the report's figure columns: bulk (and bulk rev with
+// BulkReverse), rr p50 and p99, conn/s (and UDP rr p50 and p99 with
+// UDPRR), then the ratios in the same order.
+func (rep *Report) columns() []tableColumn {
+	figs := []tableColumn{figureColumn("bulk Gb/s", (*Row).BulkGbps)}
+	ratios := []tableColumn{ratioColumn("bulk ×", func(r *Ratios) *float64 { return r.Bulk })}
+	if rep.BulkReverse {
+		figs = append(figs, figureColumn("bulk rev Gb/s", (*Row).BulkRevGbps))
+		ratios = append(ratios, ratioColumn("bulk rev ×", func(r *Ratios) *float64 { return r.BulkRev }))
+	}
+	figs = append(figs, figureColumn("rr p50 µs", (*Row).P50US), figureColumn("rr p99 µs", (*Row).P99US),
+		figureColumn("conn/s", (*Row).ConnsPerSec))
+	ratios = append(ratios, ratioColumn("p50 ×", func(r *Ratios) *float64 { return r.P50 }),
+		ratioColumn("conn/s ×", func(r *Ratios) *float64 { return r.ConnRate }))
+	if rep.UDPRR {
+		figs = append(figs, figureColumn("udp p50 µs", (*Row).UDPP50US), figureColumn("udp p99 µs", (*Row).UDPP99US))
+		ratios = append(ratios, ratioColumn("udp p50 ×", func(r *Ratios) *float64 { return r.UDPP50 }))
+	}
+	return append(figs, ratios...)
+}
+
 // Table returns the results as a markdown table, followed by notes with
 // the errors of failed rows. Reports with BulkReverse get "bulk rev"
-// columns next to the bulk ones.
+// columns next to the bulk ones, reports with UDPRR "udp" columns after
+// conn/s.
 func (rep *Report) Table() string {
 	var b strings.Builder
-	if rep.BulkReverse {
-		b.WriteString("| topology | MTU | bulk Gb/s | bulk rev Gb/s | rr p50 µs | rr p99 µs | conn/s | bulk × | bulk rev × | p50 × | conn/s × | status |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
-	} else {
-		b.WriteString("| topology | MTU | bulk Gb/s | rr p50 µs | rr p99 µs | conn/s | bulk × | p50 × | conn/s × | status |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	cols := rep.columns()
+	b.WriteString("| topology | MTU |")
+	for _, c := range cols {
+		b.WriteString(" " + c.head + " |")
 	}
+	b.WriteString(" status |\n|---|--:|" + strings.Repeat("--:|", len(cols)) + "---|\n")
 	var notes []string
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
-		if len(r.Errors) > 0 {
-			for _, e := range r.Errors {
-				notes = append(notes, fmt.Sprintf("[%d] %s, MTU %d: %s", len(notes)+1, r.Topology, r.MTU, e))
-			}
+		for _, e := range r.Errors {
+			notes = append(notes, fmt.Sprintf("[%d] %s, MTU %d: %s", len(notes)+1, r.Topology, r.MTU, e))
 		}
 		first := len(notes) - len(r.Errors) + 1
-		bulk, bok := r.BulkGbps()
-		p50, p50ok := r.P50US()
-		p99, p99ok := r.P99US()
-		cps, cok := r.ConnsPerSec()
-		if rep.BulkReverse {
-			rev, rok := r.BulkRevGbps()
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				escapeCell(r.Topology), r.MTU, cell(bulk, bok), cell(rev, rok), cell(p50, p50ok), cell(p99, p99ok), cell(cps, cok),
-				ratioCell(r.Ratios.Bulk), ratioCell(r.Ratios.BulkRev), ratioCell(r.Ratios.P50), ratioCell(r.Ratios.ConnRate),
-				statusCell(r, first))
-			continue
+		fmt.Fprintf(&b, "| %s | %d |", escapeCell(r.Topology), r.MTU)
+		for _, c := range cols {
+			b.WriteString(" " + c.value(r) + " |")
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			escapeCell(r.Topology), r.MTU, cell(bulk, bok), cell(p50, p50ok), cell(p99, p99ok), cell(cps, cok),
-			ratioCell(r.Ratios.Bulk), ratioCell(r.Ratios.P50), ratioCell(r.Ratios.ConnRate), statusCell(r, first))
+		b.WriteString(" " + statusCell(r, first) + " |\n")
 	}
 	if len(notes) > 0 {
 		b.WriteString("\n")
@@ -120,6 +145,11 @@ func (rep *Report) TableMarkdown() string {
 	var b strings.Builder
 	b.WriteString(rep.Table())
 	b.WriteString("\n")
+	for _, extra := range []string{rep.captureTable(), rep.memoryTable()} {
+		if extra != "" {
+			b.WriteString(extra + "\n")
+		}
+	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintf(&b, "Targets (MTU %s):\n\n", joinMTUs(rep.targetMTUs()))
 	}

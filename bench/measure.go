@@ -12,6 +12,9 @@ import (
 // rrPort is the port the rr/crr echo server listens on.
 const rrPort = 7001
 
+// udpPortOffset puts the UDP echo server at the rr port + 100.
+const udpPortOffset = 100
+
 // frameOverhead is IPv4 + TCP (with timestamps) header bytes per segment.
 const frameOverhead = 20 + 32
 
@@ -36,6 +39,12 @@ type MeasureConfig struct {
 	// Reverse also measures bulk from server to client (iperf3 -R) into
 	// Metrics.BulkRev.
 	Reverse bool
+	// UDP also measures UDP request/response latency (Size-byte
+	// datagrams, echo server on Port+100) into Metrics.UDPRR.
+	UDP bool
+	// UDPTimeout is how long a UDP answer is awaited before the datagram
+	// counts as lost; 0 means 500 ms.
+	UDPTimeout time.Duration
 }
 
 // Metrics are the measurements of one Pair. A nil result means that
@@ -50,6 +59,9 @@ type Metrics struct {
 	RR *RRResult `json:"rr,omitempty"`
 	// CRR is the connect/request/response/close run.
 	CRR *CRRResult `json:"crr,omitempty"`
+	// UDPRR is the UDP request/response latency run, measured when
+	// MeasureConfig.UDP is set.
+	UDPRR *RRResult `json:"udp_rr,omitempty"`
 	// Errors says what failed, one "what: why" line each.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -76,12 +88,12 @@ func Measure(ctx context.Context, pair Pair, cfg MeasureConfig, log *slog.Logger
 	if port == 0 {
 		port = rrPort
 	}
-	addr := hostPort(pair.Server.IP, port)
+	addr := pair.dial(port)
 	srv, err := startProc(log, procSpec{
 		Label:  "rr server",
 		Marker: `"listening"`,
 		Argv: inNetns(pair.Server.Netns, cfg.Binary, "bench", "peer", "rr-server",
-			"--listen", addr, "--size", strconv.Itoa(size),
+			"--listen", hostPort(pair.Server.IP, port), "--size", strconv.Itoa(size),
 			"--max-duration", (3*dur + 5*time.Minute).String()),
 	})
 	if err != nil {
@@ -142,7 +154,55 @@ func Measure(ctx context.Context, pair Pair, cfg MeasureConfig, log *slog.Logger
 			m.BulkRev = b
 		}
 	}
+	if cfg.UDP && ctx.Err() == nil {
+		if r, err := measureUDP(ctx, pair, cfg, port+udpPortOffset, size, log); err != nil {
+			fail("udp rr", err)
+		} else {
+			m.UDPRR = r
+			if r.Lost > 0 {
+				m.Errors = append(m.Errors, fmt.Sprintf("udp rr: %d of %d datagrams unanswered within %s",
+					r.Lost, r.Lost+r.Iterations, udpTimeout(cfg)))
+			}
+		}
+	}
 	return m
+}
+
+// udpTimeout is the UDP rr client's loss timeout.
+func udpTimeout(cfg MeasureConfig) time.Duration {
+	if cfg.UDPTimeout > 0 {
+		return cfg.UDPTimeout
+	}
+	return defaultUDPTimeout
+}
+
+// measureUDP runs a UDP echo server on port in the server namespace and
+// a UDP rr client against it.
+func measureUDP(ctx context.Context, pair Pair, cfg MeasureConfig, port, size int, log *slog.Logger) (*RRResult, error) {
+	dur := cfg.Duration
+	srv, err := startProc(log, procSpec{
+		Label:  "udp server",
+		Marker: `"listening"`,
+		Argv: inNetns(pair.Server.Netns, cfg.Binary, "bench", "peer", "udp-server",
+			"--listen", hostPort(pair.Server.IP, port), "--max-duration", (dur + 5*time.Minute).String()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop(log, sigTerm, 5*time.Second)
+	if err := srv.waitReady(ctx, dynamicTimeout); err != nil {
+		return nil, err
+	}
+	args := []string{"--addr", pair.dial(port), "--size", strconv.Itoa(size), "--duration", dur.String(),
+		"--warmup", "200", "--timeout", udpTimeout(cfg).String()}
+	if cfg.RRIterations > 0 {
+		args = append(args, "--iterations", strconv.Itoa(cfg.RRIterations))
+	}
+	var r RRResult
+	if err := runPeer(ctx, cfg.Binary, pair.Client.Netns, dur+60*time.Second, &r, "udp-rr-client", args...); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // runPeer runs `binary bench peer sub args...` in netns and decodes its

@@ -53,6 +53,8 @@ type RRResult struct {
 	P90US  float64 `json:"p90_us"`
 	P99US  float64 `json:"p99_us"`
 	MaxUS  float64 `json:"max_us"`
+	// Lost counts datagrams left unanswered (UDP rr only).
+	Lost int `json:"lost,omitempty"`
 }
 
 // RunRRClient connects to an echo server over one TCP connection and

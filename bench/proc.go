@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -79,6 +80,9 @@ type procSpec struct {
 	// KeepStdin gives the child a pipe as stdin that stays open until the
 	// process is stopped (vde_switch exits on EOF on stdin).
 	KeepStdin bool
+	// ExtraFiles are passed as fds 3, 4, ... (docker-proxy's start-up
+	// pipe); the caller closes its copies after the start.
+	ExtraFiles []*os.File
 }
 
 // startProc starts a child in its own process group.
@@ -88,6 +92,7 @@ func startProc(log *slog.Logger, spec procSpec) (*proc, error) {
 	cmd.SysProcAttr = childAttr()
 	p := &proc{label: spec.Label, cmd: cmd, stdout: newTailBuffer(spec.Marker), stderr: newTailBuffer(spec.Marker), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	cmd.ExtraFiles = spec.ExtraFiles
 	if spec.KeepStdin {
 		w, err := cmd.StdinPipe()
 		if err != nil {

@@ -37,11 +37,16 @@ type Report struct {
 	// BulkReverse says that the reverse bulk transfer (server to client,
 	// Metrics.BulkRev) was measured: the table and chart then show it.
 	BulkReverse bool `json:"bulk_reverse,omitempty"`
+	// UDPRR says that UDP request/response latency (Metrics.UDPRR) was
+	// measured: the table and chart then show it.
+	UDPRR bool `json:"udp_rr,omitempty"`
 	// Targets are the issue's targets, evaluated at TargetMTUs.
 	Targets []Target `json:"targets,omitempty"`
 	// TargetMTUs are the MTUs the targets are checked at; empty means
 	// TargetMTU.
 	TargetMTUs []int `json:"target_mtus,omitempty"`
+	// Memory is the proxy benchmark's memory comparison.
+	Memory *ProxyMemory `json:"memory,omitempty"`
 	// Notes are sentences appended to the markdown report: how the
 	// topologies were built, caveats, figures measured elsewhere.
 	Notes []string `json:"notes,omitempty"`
@@ -64,6 +69,9 @@ type Row struct {
 	MTU      int    `json:"mtu"`
 	Metrics
 	Ratios Ratios `json:"ratios"`
+	// Capture describes the capture that ran during the measurement
+	// (capture benchmark).
+	Capture *CaptureRun `json:"capture,omitempty"`
 }
 
 // Ratios compare a Row with the reference topology at the same MTU; nil
@@ -77,6 +85,9 @@ type Ratios struct {
 	P50 *float64 `json:"p50"`
 	// ConnRate is conns per second / reference conns per second.
 	ConnRate *float64 `json:"conn_rate"`
+	// UDPP50 is UDP rr p50 latency / reference UDP rr p50 (lower is
+	// better).
+	UDPP50 *float64 `json:"udp_p50,omitempty"`
 }
 
 // Target is one of the issue's performance targets, evaluated.
@@ -127,6 +138,22 @@ func (r *Row) P99US() (float64, bool) {
 		return 0, false
 	}
 	return r.RR.P99US, true
+}
+
+// UDPP50US returns the UDP rr p50 latency and whether it was measured.
+func (r *Row) UDPP50US() (float64, bool) {
+	if r.UDPRR == nil {
+		return 0, false
+	}
+	return r.UDPRR.P50US, true
+}
+
+// UDPP99US returns the UDP rr p99 latency and whether it was measured.
+func (r *Row) UDPP99US() (float64, bool) {
+	if r.UDPRR == nil {
+		return 0, false
+	}
+	return r.UDPRR.P99US, true
 }
 
 // ConnsPerSec returns the crr rate and whether it was measured.
@@ -194,6 +221,9 @@ func (rep *Report) ComputeRatios() {
 		a, aok = r.ConnsPerSec()
 		b, bok = ref.ConnsPerSec()
 		r.Ratios.ConnRate = ratio(a, aok, b, bok)
+		a, aok = r.UDPP50US()
+		b, bok = ref.UDPP50US()
+		r.Ratios.UDPP50 = ratio(a, aok, b, bok)
 	}
 }
 

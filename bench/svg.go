@@ -13,26 +13,38 @@ import (
 type chartMetric struct {
 	title string
 	value func(*Row) (float64, bool)
+	// group labels a group of bars; nil means "MTU <mtu>".
+	group func(mtu int) string
 }
 
 // chartMetrics are the panels, in order.
 var chartMetrics = []chartMetric{
-	{"TCP bulk, Gb/s (higher is better)", (*Row).BulkGbps},
-	{"64 B rr p50, µs (lower is better)", (*Row).P50US},
-	{"64 B rr p99, µs (lower is better)", (*Row).P99US},
-	{"connect/request/close, conn/s (higher is better)", (*Row).ConnsPerSec},
+	{title: "TCP bulk, Gb/s (higher is better)", value: (*Row).BulkGbps},
+	{title: "64 B rr p50, µs (lower is better)", value: (*Row).P50US},
+	{title: "64 B rr p99, µs (lower is better)", value: (*Row).P99US},
+	{title: "connect/request/close, conn/s (higher is better)", value: (*Row).ConnsPerSec},
 }
 
 // bulkRevMetric is the extra panel of reports with BulkReverse.
-var bulkRevMetric = chartMetric{"TCP bulk, server → client, Gb/s (higher is better)", (*Row).BulkRevGbps}
+var bulkRevMetric = chartMetric{title: "TCP bulk, server → client, Gb/s (higher is better)", value: (*Row).BulkRevGbps}
+
+// udpMetrics are the extra panels of reports with UDPRR.
+var udpMetrics = []chartMetric{
+	{title: "64 B UDP rr p50, µs (lower is better)", value: (*Row).UDPP50US},
+	{title: "64 B UDP rr p99, µs (lower is better)", value: (*Row).UDPP99US},
+}
 
 // metrics returns the report's panels: chartMetrics, with the reverse bulk
-// after the bulk panel when it was measured.
+// after the bulk panel and the UDP panels last when they were measured.
 func (rep *Report) metrics() []chartMetric {
-	if !rep.BulkReverse {
-		return chartMetrics
+	m := slices.Clone(chartMetrics)
+	if rep.BulkReverse {
+		m = slices.Insert(m, 1, bulkRevMetric)
 	}
-	return slices.Insert(slices.Clone(chartMetrics), 1, bulkRevMetric)
+	if rep.UDPRR {
+		m = append(m, udpMetrics...)
+	}
+	return m
 }
 
 // chartTitle heads the chart.
@@ -51,6 +63,13 @@ var topologyColors = map[string]string{
 	"vde_switch":     "#e15759",
 	"switchyard-nat": "#4e79a7",
 	"slirp4netns":    "#e15759",
+	CaptureNone:      "#59a14f",
+	CaptureFile:      "#4e79a7",
+	CaptureFilter:    "#76b7b2",
+	ProxyUserspace:   "#4e79a7",
+	ProxyKernel:      "#76b7b2",
+	ProxyDocker:      "#e15759",
+	ProxyKernelVeth:  "#59a14f",
 }
 
 // palette colours topologies without a fixed colour.
@@ -85,7 +104,12 @@ func (rep *Report) SVG() string {
 		}
 	}
 	metrics := rep.metrics()
-	rowsN := (len(metrics) + 1) / 2
+	memRep := rep.memoryChart()
+	panels := len(metrics)
+	if memRep != nil {
+		panels++
+	}
+	rowsN := (panels + 1) / 2
 	height := headerH + rowsN*(panelH+panelGap)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="12">`+"\n",
@@ -105,6 +129,15 @@ func (rep *Report) SVG() string {
 		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
 		py := headerH + (i/2)*(panelH+panelGap)
 		rep.panel(&b, m, px, py, topos, mtus, colors)
+	}
+	if memRep != nil {
+		i := len(metrics)
+		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
+		py := headerH + (i/2)*(panelH+panelGap)
+		m := memoryMetric
+		m.group = func(int) string { return fmt.Sprintf("%d mappings", rep.Memory.Mappings) }
+		memTopos, _ := memRep.axes()
+		memRep.panel(&b, m, px, py, memTopos, []int{0}, colors)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
@@ -155,7 +188,11 @@ func (rep *Report) panel(b *strings.Builder, m chartMetric, px, py int, topos []
 	barW := groupW * 0.8 / float64(len(topos))
 	for gi, mtu := range mtus {
 		gx := float64(plotLeft) + float64(gi)*groupW + groupW*0.1
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="13">MTU %d</text>`+"\n", gx+groupW*0.4, baseY+24, mtu)
+		label := fmt.Sprintf("MTU %d", mtu)
+		if m.group != nil {
+			label = m.group(mtu)
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="13">%s</text>`+"\n", gx+groupW*0.4, baseY+24, html.EscapeString(label))
 		for ti, topo := range topos {
 			x := gx + float64(ti)*barW
 			cx := x + barW/2
@@ -170,8 +207,8 @@ func (rep *Report) panel(b *strings.Builder, m chartMetric, px, py int, topos []
 				continue
 			}
 			y := yOf(v)
-			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, MTU %d: %s</title></rect>`,
-				x+1, y, barW-2, float64(baseY)-y, colors[topo], html.EscapeString(topo), mtu, formatValue(v))
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, %s: %s</title></rect>`,
+				x+1, y, barW-2, float64(baseY)-y, colors[topo], html.EscapeString(topo), html.EscapeString(label), formatValue(v))
 			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11">%s</text>`+"\n", cx, y-4, formatValue(v))
 		}
 	}

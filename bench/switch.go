@@ -136,7 +136,7 @@ func RunSwitch(ctx context.Context, cfg SwitchConfig, log *slog.Logger) (*Report
 type suite struct {
 	// report is the template of the report: Benchmark (which also names
 	// the files and prefixes errors), Title, Reference, BulkReverse,
-	// TargetMTUs and Notes are copied from it.
+	// UDPRR, TargetMTUs and Notes are copied from it.
 	report Report
 	outDir string
 	mtus   []int
@@ -159,26 +159,11 @@ func runSuite(ctx context.Context, s suite, log *slog.Logger) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	name := s.report.Benchmark
-	for _, p := range s.need {
-		if _, err := exec.LookPath(p); err != nil {
-			return nil, fmt.Errorf("bench %s: %w", name, err)
-		}
+	if err := prepareRun(s.report.Benchmark, s.outDir, s.need, log); err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(s.outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("bench %s: %w", name, err)
-	}
-	cleanStaleNetns(log)
 
-	rep := &Report{
-		Benchmark: name, Title: s.report.Title, Reference: s.report.Reference,
-		Started: time.Now(), Host: hostInfo(),
-		DurationS: s.measure.Duration.Seconds(), MessageSize: DefaultMessageSize, MTUs: s.mtus,
-		BulkReverse: s.report.BulkReverse, TargetMTUs: s.report.TargetMTUs, Notes: s.report.Notes,
-	}
-	if s.measure.Size != 0 {
-		rep.MessageSize = s.measure.Size
-	}
+	rep := newRunReport(s.report, s.measure, s.mtus)
 	run := 0
 	for _, mtu := range s.mtus {
 		for _, topo := range s.topologies {
@@ -193,14 +178,50 @@ func runSuite(ctx context.Context, s suite, log *slog.Logger) (*Report, error) {
 			rep.Rows = append(rep.Rows, runTopology(ctx, s.newTopology, topo, mtu, mcfg, log))
 		}
 	}
+	return finishReport(ctx, rep, s.evaluate, s.outDir)
+}
+
+// prepareRun checks that the programs in need are on PATH, creates outDir
+// and removes namespaces of dead harness processes.
+func prepareRun(name, outDir string, need []string, log *slog.Logger) error {
+	for _, p := range need {
+		if _, err := exec.LookPath(p); err != nil {
+			return fmt.Errorf("bench %s: %w", name, err)
+		}
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("bench %s: %w", name, err)
+	}
+	cleanStaleNetns(log)
+	return nil
+}
+
+// newRunReport starts the report of a run from a template (see
+// suite.report).
+func newRunReport(tmpl Report, measure MeasureConfig, mtus []int) *Report {
+	rep := &Report{
+		Benchmark: tmpl.Benchmark, Title: tmpl.Title, Reference: tmpl.Reference,
+		Started: time.Now(), Host: hostInfo(),
+		DurationS: measure.Duration.Seconds(), MessageSize: DefaultMessageSize, MTUs: mtus,
+		BulkReverse: tmpl.BulkReverse, UDPRR: tmpl.UDPRR, TargetMTUs: tmpl.TargetMTUs, Notes: tmpl.Notes,
+	}
+	if measure.Size != 0 {
+		rep.MessageSize = measure.Size
+	}
+	return rep
+}
+
+// finishReport computes the ratios and targets of a finished (or
+// interrupted) run and writes its files.
+func finishReport(ctx context.Context, rep *Report, evaluate func(*Report) []Target, outDir string) (*Report, error) {
 	rep.Finished = time.Now()
 	rep.ComputeRatios()
-	if s.evaluate != nil {
-		rep.Targets = s.evaluate(rep)
+	if evaluate != nil {
+		rep.Targets = evaluate(rep)
 	}
-	werr := rep.WriteFiles(s.outDir)
+	werr := rep.WriteFiles(outDir)
 	if err := ctx.Err(); err != nil {
-		return rep, errors.Join(fmt.Errorf("bench %s interrupted: %w", name, err), werr)
+		return rep, errors.Join(fmt.Errorf("bench %s interrupted: %w", rep.Benchmark, err), werr)
 	}
 	return rep, werr
 }
@@ -227,6 +248,13 @@ func runTopology(ctx context.Context, newTopology func(string, *slog.Logger) (To
 		row.Errors = append(row.Errors, "setup: "+oneLine(err.Error()))
 		return row
 	}
+	measureRow(ctx, &row, pair, mcfg, log)
+	return row
+}
+
+// measureRow measures pair into row, noting failed connections of the
+// crr run as an error.
+func measureRow(ctx context.Context, row *Row, pair Pair, mcfg MeasureConfig, log *slog.Logger) {
 	log.Info("measuring", "client", pair.Client.Netns, "server", pair.Server.Netns)
 	row.Metrics = Measure(ctx, pair, mcfg, log)
 	if c := row.CRR; c != nil && c.Errors > 0 {
@@ -235,7 +263,6 @@ func runTopology(ctx context.Context, newTopology func(string, *slog.Logger) (To
 	}
 	log.Info("measured", "bulk_gbps", fig(row.BulkGbps()), "p50_us", fig(row.P50US()),
 		"p99_us", fig(row.P99US()), "conns_per_sec", fig(row.ConnsPerSec()), "errors", len(row.Errors))
-	return row
 }
 
 // fig formats an optional figure for logs.

@@ -40,38 +40,59 @@ func (b *topoBase) addRemote(ctx context.Context, mtu int) (Endpoint, error) {
 	if err := checkRemoteFree(); err != nil {
 		return Endpoint{}, err
 	}
-	ns, err := b.newNetns(ctx, "remote")
+	return b.addVethNetns(ctx, vethNetns{role: "remote", link: remoteLinkName(), prefix: NATRemotePrefix,
+		hostIP: NATRemoteHostIP, nsIP: NATRemoteIP, mtu: mtu})
+}
+
+// vethNetns describes a namespace joined to the caller's by a veth pair.
+type vethNetns struct {
+	// role names the namespace (see newNetns).
+	role string
+	// link is the root-side veth's name; the namespace's side is eth0.
+	link string
+	// prefix is the pair's subnet; hostIP the root side's address, nsIP
+	// the namespace's, whose default route points at hostIP.
+	prefix       netip.Prefix
+	hostIP, nsIP netip.Addr
+	mtu          int
+}
+
+// addVethNetns creates a namespace joined to the caller's by a veth pair
+// as v says and returns the namespace's endpoint. Teardown deletes the
+// root-side link (which takes its peer along) before the namespace.
+func (b *topoBase) addVethNetns(ctx context.Context, v vethNetns) (Endpoint, error) {
+	ns, err := b.newNetns(ctx, v.role)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	link, m := remoteLinkName(), strconv.Itoa(mtu)
+	link, m := v.link, strconv.Itoa(v.mtu)
 	if _, err := runCmd(ctx, 10*time.Second, "ip", "link", "add", link, "mtu", m, "type", "veth",
 		"peer", "name", "eth0", "mtu", m, "netns", ns); err != nil {
-		return Endpoint{}, fmt.Errorf("remote veth: %w", err)
+		return Endpoint{}, fmt.Errorf("%s veth: %w", v.role, err)
 	}
 	b.onTeardown(func() {
 		if _, err := runCmd(context.Background(), 10*time.Second, "ip", "link", "del", link); err != nil {
 			b.log.Warn("teardown", "err", err)
 		}
 	})
-	hostSide := netip.PrefixFrom(NATRemoteHostIP, NATRemotePrefix.Bits()).String()
-	remoteSide := netip.PrefixFrom(NATRemoteIP, NATRemotePrefix.Bits()).String()
+	hostSide := netip.PrefixFrom(v.hostIP, v.prefix.Bits()).String()
+	nsSide := netip.PrefixFrom(v.nsIP, v.prefix.Bits()).String()
 	for _, argv := range [][]string{
 		{"ip", "addr", "add", hostSide, "dev", link},
 		{"ip", "link", "set", link, "up"},
-		{"ip", "-n", ns, "addr", "add", remoteSide, "dev", "eth0"},
+		{"ip", "-n", ns, "addr", "add", nsSide, "dev", "eth0"},
 		{"ip", "-n", ns, "link", "set", "eth0", "up"},
-		{"ip", "-n", ns, "route", "add", "default", "via", NATRemoteHostIP.String()},
+		{"ip", "-n", ns, "route", "add", "default", "via", v.hostIP.String()},
 	} {
 		if _, err := runCmd(ctx, 10*time.Second, argv...); err != nil {
-			return Endpoint{}, fmt.Errorf("remote namespace: %w", err)
+			return Endpoint{}, fmt.Errorf("%s namespace: %w", v.role, err)
 		}
 	}
-	e := Endpoint{Netns: ns, IP: NATRemoteIP}
+	e := Endpoint{Netns: ns, IP: v.nsIP}
 	if err := waitAddr(ctx, e, "eth0", dynamicTimeout); err != nil {
 		return Endpoint{}, err
 	}
-	b.log.Debug("remote ready", "netns", ns, "link", link, "mtu", mtu)
+	b.log.Debug("veth namespace ready", "role", v.role, "netns", ns, "link", link, "mtu", v.mtu)
 	return e, nil
 }
 
@@ -80,6 +101,15 @@ func (b *topoBase) addRemote(ctx context.Context, mtu int) (Endpoint, error) {
 // network that happens to use the range): the server would not be
 // reachable unambiguously.
 func checkRemoteFree() error {
+	if err := checkPrefixFree(NATRemotePrefix); err != nil {
+		return fmt.Errorf("%w, which the NAT benchmark's remote namespace needs (another bench nat running?)", err)
+	}
+	return nil
+}
+
+// checkPrefixFree fails when an interface of the caller's namespace
+// already has an address in prefix.
+func checkPrefixFree(prefix netip.Prefix) error {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return fmt.Errorf("list host addresses: %w", err)
@@ -89,9 +119,8 @@ func checkRemoteFree() error {
 		if !ok {
 			continue
 		}
-		if ip, ok := netip.AddrFromSlice(ipn.IP); ok && NATRemotePrefix.Contains(ip.Unmap()) {
-			return fmt.Errorf("host address %s is already in %s, which the NAT benchmark's remote namespace needs (another bench nat running?)",
-				ipn, NATRemotePrefix)
+		if ip, ok := netip.AddrFromSlice(ipn.IP); ok && prefix.Contains(ip.Unmap()) {
+			return fmt.Errorf("host address %s is already in %s", ipn, prefix)
 		}
 	}
 	return nil

@@ -19,6 +19,8 @@ type SwitchyardTopology struct {
 	topoBase
 	binary string
 	sock   string
+	// daemon is the running `switchyard up`, nil before Setup.
+	daemon *proc
 }
 
 // NewSwitchyardTopology returns a topology driven by the switchyard binary
@@ -97,6 +99,8 @@ func (t *SwitchyardTopology) startDaemon(ctx context.Context) (*proc, error) {
 		return nil, err
 	}
 	t.stopProcOnTeardown(daemon, 15*time.Second)
+	t.daemon = daemon
+	t.onTeardown(func() { t.daemon = nil })
 	if err := waitUnixSocket(ctx, t.sock, daemon, 20*time.Second); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,18 @@ type Pair struct {
 	Client Endpoint
 	Server Endpoint
 	MTU    int
+	// Dial, when set, gives the address the client dials to reach the
+	// server's port (TCP or UDP; the servers' ports are distinct), e.g.
+	// a port published on a host; nil means Server.IP and the same port.
+	Dial func(port int) netip.AddrPort `json:"-"`
+}
+
+// dial returns the address the client dials to reach the server's port.
+func (p Pair) dial(port int) string {
+	if p.Dial != nil {
+		return p.Dial(port).String()
+	}
+	return hostPort(p.Server.IP, port)
 }
 
 // TopologyOptions are the settings shared by the built-in topologies.

@@ -20,15 +20,20 @@ import (
 
 // benchUsage is the overview printed by `switchyard bench` and
 // `switchyard bench --help`, followed by each benchmark's flags.
-const benchUsage = `Usage: switchyard bench switch|nat [flags]
+const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy [flags]
 
-  switch  TCP bulk throughput (iperf3), 64-byte request/response latency and
-          connect/request/close rate between two network namespaces connected
-          through switchyard, a Linux bridge and vde_switch.
-  nat     The same from an endpoint namespace to a server reachable only from
-          the host, through the switchyard gateway NAT and slirp4netns.
+  switch   TCP bulk throughput (iperf3), 64-byte request/response latency and
+           connect/request/close rate between two network namespaces connected
+           through switchyard, a Linux bridge and vde_switch.
+  nat      The same from an endpoint namespace to a server reachable only from
+           the host, through the switchyard gateway NAT and slirp4netns.
+  capture  The switchyard switch figures with no capture, with a capture of
+           every port to a file and with a capture filter matching nothing.
+  proxy    A published port (TCP and UDP) through switchyard's userspace and
+           kernel paths, docker-proxy and kernel DNAT; memory of 1000
+           mappings against 1000 docker-proxy processes.
 
-Both need root and iperf3 (and vde_switch or slirp4netns) and write
+All need root and iperf3 (and vde_switch, slirp4netns or docker-proxy) and write
 <benchmark>.md, .svg and .json to --out.
 `
 
@@ -58,11 +63,13 @@ nat.svg and nat.json to --out.
 Flags:
 `
 
-// benchOverview writes the overview and both benchmarks' flags to w.
+// benchOverview writes the overview and every benchmark's flags to w.
 func benchOverview(w io.Writer) {
 	fmt.Fprint(w, benchUsage)
 	fmt.Fprint(w, "\nswitch flags:\n"+benchSwitchFlags(new(benchSwitchOpts)).FlagUsages())
 	fmt.Fprint(w, "\nnat flags:\n"+benchNATFlags(new(benchNATOpts)).FlagUsages())
+	fmt.Fprint(w, "\ncapture flags:\n"+benchCaptureFlags(new(benchCaptureOpts)).FlagUsages())
+	fmt.Fprint(w, "\nproxy flags:\n"+benchProxyFlags(new(benchProxyOpts)).FlagUsages())
 }
 
 // benchMain runs `switchyard bench ...`; args follow "bench". It returns
@@ -77,13 +84,17 @@ func benchMain(args []string, log *slog.Logger) int {
 		return benchSwitch(args[1:], log)
 	case "nat":
 		return benchNAT(args[1:], log)
+	case "capture":
+		return benchCapture(args[1:], log)
+	case "proxy":
+		return benchProxy(args[1:], log)
 	case "peer":
 		return benchPeer(args[1:], log)
 	case "-h", "--help", "help":
 		benchOverview(os.Stdout)
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\" or \"nat\")\n", args[0])
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\" or \"proxy\")\n", args[0])
 	return 2
 }
 
@@ -209,15 +220,15 @@ func benchRun(name, out string, log *slog.Logger, run func(ctx context.Context, 
 }
 
 // benchPeer runs the hidden `switchyard bench peer rr-server|rr-client|
-// crr-client` that the harness starts inside namespaces. Results are JSON
-// on stdout.
+// crr-client|udp-server|udp-rr-client` that the harness starts inside
+// namespaces. Results are JSON on stdout.
 func benchPeer(args []string, log *slog.Logger) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "switchyard bench peer: want rr-server, rr-client or crr-client")
+		fmt.Fprintln(os.Stderr, "switchyard bench peer: want rr-server, rr-client, crr-client, udp-server or udp-rr-client")
 		return 2
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Println("Usage: switchyard bench peer rr-server|rr-client|crr-client [flags]")
+		fmt.Println("Usage: switchyard bench peer rr-server|rr-client|crr-client|udp-server|udp-rr-client [flags]")
 		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -257,6 +268,27 @@ func benchPeer(args []string, log *slog.Logger) int {
 		fs.IntVar(&cfg.MaxConns, "max-conns", 0, "stop after this many connections (0: no limit)")
 		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "bound of each connection")
 		run = func() (any, error) { cfg.Size = *size; return bench.RunCRRClient(ctx, cfg) }
+	case "udp-server":
+		var cfg bench.UDPServerConfig
+		fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:7101", "UDP address to listen on")
+		fs.DurationVar(&cfg.MaxDuration, "max-duration", 10*time.Minute, "exit after this long")
+		run = func() (any, error) {
+			stats, err := bench.RunUDPServer(ctx, cfg, func(a net.Addr) {
+				benchPrintJSON(os.Stdout, map[string]string{"event": "listening", "addr": a.String()})
+			})
+			return struct {
+				Event string `json:"event"`
+				bench.UDPServerStats
+			}{"done", stats}, err
+		}
+	case "udp-rr-client":
+		var cfg bench.UDPRRClientConfig
+		fs.StringVar(&cfg.Addr, "addr", "", "UDP echo server address, host:port")
+		fs.IntVar(&cfg.Iterations, "iterations", 0, "stop after this many answered exchanges")
+		fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long")
+		fs.IntVar(&cfg.Warmup, "warmup", 100, "unrecorded exchanges first")
+		fs.DurationVar(&cfg.Timeout, "timeout", 500*time.Millisecond, "wait this long for an answer before counting a datagram lost")
+		run = func() (any, error) { cfg.Size = *size; return bench.RunUDPRRClient(ctx, cfg) }
 	default:
 		fmt.Fprintf(os.Stderr, "switchyard bench peer: unknown peer %q\n", args[0])
 		return 2
