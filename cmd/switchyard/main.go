@@ -91,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return benchMain(rest, log)
 	case "docker-proxy":
 		return dockerProxyMain(rest, stdout, stderr)
+	case nsjoinChildCommand:
+		return nsjoinChildMain(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
