@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/rootless"
 )
 
 const usage = `switchyard: container networking in userspace
@@ -34,6 +35,8 @@ Usage:
   switchyard ports
   switchyard capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]
   switchyard docker-proxy -proto tcp|udp -host-ip IP -host-port N -container-ip IP -container-port N [-use-listen-fd]
+  switchyard run [-p [HOSTIP:]HOSTPORT:PORT[/udp]]... [--mtu N] [--disable-host-loopback] [--pcap FILE] -- CMD [ARGS]
+  switchyard slirp4netns [OPTION]... PID|PATH [TAPNAME]   (slirp4netns drop-in; see --help)
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
   switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
 
@@ -45,9 +48,13 @@ Run 'switchyard COMMAND --help' for a command's flags.
 
 func main() {
 	// Invoked through a symlink named docker-proxy (dockerd's
-	// --userland-proxy-path): behave as docker-proxy.
-	if filepath.Base(os.Args[0]) == "docker-proxy" {
+	// --userland-proxy-path) or slirp4netns (RootlessKit, Podman): behave
+	// as that program.
+	switch filepath.Base(os.Args[0]) {
+	case "docker-proxy":
 		os.Exit(dockerProxyMain(os.Args[1:], os.Stdout, os.Stderr))
+	case "slirp4netns":
+		os.Exit(slirp4netnsMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -91,6 +98,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return benchMain(rest, log)
 	case "docker-proxy":
 		return dockerProxyMain(rest, stdout, stderr)
+	case "slirp4netns":
+		return slirp4netnsMain(rest, stdout, stderr)
+	case "run":
+		return cmdRun(rest, stderr)
+	case rootless.RunChildCommand:
+		return runChildMain(rest, stderr)
 	case nsjoinChildCommand:
 		return nsjoinChildMain(rest)
 	case "help", "-h", "--help":

@@ -1,0 +1,175 @@
+package rootless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/switchyard/switchyard/proxy"
+	"github.com/switchyard/switchyard/rootless/nsjoin"
+)
+
+// targetCheck is how often the target's processes are checked for.
+const targetCheck = 500 * time.Millisecond
+
+// Helper is a running rootless helper: the namespace's TAP on a switch
+// with the gateway, port forwards, and the API socket.
+type Helper struct {
+	opts  Options
+	log   *slog.Logger
+	agent *nsjoin.Agent
+	net   *Network
+	fwd   *HostFwdTable
+	proxy *proxy.Proxy
+	api   *APIServer
+	apiLn net.Listener
+}
+
+// Start joins the target's namespaces and brings everything up; nothing
+// is left behind on error. The caller then signals readiness and Waits.
+func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Helper{opts: o, log: log}
+	a := o.Addrs()
+	target := nsjoin.Target{PID: o.PID, UsernsPath: o.UsernsPath}
+	if o.PID == 0 {
+		target.NetnsPath = o.Target
+	}
+	tc := nsjoin.TapConfig{Name: o.TapName, MTU: o.MTU, Configure: o.Configure, VnetHdr: true}
+	if o.Configure {
+		tc.MAC, tc.Addr, tc.Gateway = o.MACAddress, netip.PrefixFrom(a.Guest, a.Network.Bits()), a.Gateway
+	}
+	var err error
+	if h.agent, err = nsjoin.Join(ctx, target, tc, log); err != nil {
+		return nil, err
+	}
+	dev, err := h.agent.Device()
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	cfg := NetConfig{Prefix: a.Network, Gateway: a.Gateway, DNS: a.DNS, Guest: a.Guest, DHCPStart: a.DHCPStart, DHCPEnd: a.DHCPEnd,
+		MTU: o.MTU, DisableHostLoopback: o.DisableHostLoopback, DisableDNS: o.DisableDNS, ResolvConf: "/etc/resolv.conf",
+		Pcap: o.Pcap, OutboundAddr: o.OutboundAddr, Log: log}
+	if o.Configure {
+		cfg.GuestMAC = h.agent.TapInfo().MAC
+	}
+	if h.net, err = StartNetwork(dev, cfg); err != nil {
+		dev.Close()
+		h.Close()
+		return nil, err
+	}
+	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{h.agent}}, log)
+	h.fwd = NewHostFwdTable(h.openForward)
+	if o.APISocket != "" {
+		if err := h.serveAPI(a.Guest); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// openForward starts one port forward: a host listener whose connections
+// are dialed to the guest from inside the namespace (no TAP, no netstack).
+func (h *Helper) openForward(f HostFwd) (io.Closer, error) {
+	proto := proxy.TCP
+	if f.Proto == "udp" {
+		proto = proxy.UDP
+	}
+	id, err := h.proxy.Add(proxy.Mapping{Proto: proto, Listen: netip.AddrPortFrom(f.HostAddr, uint16(f.HostPort)),
+		Backend: netip.AddrPortFrom(f.GuestAddr, uint16(f.GuestPort))})
+	if err != nil {
+		return nil, err
+	}
+	return closerFunc(func() error { return h.proxy.Remove(id) }), nil
+}
+
+type closerFunc func() error
+
+func (c closerFunc) Close() error { return c() }
+
+// AddForward adds a port forward as `switchyard run -p` does.
+func (h *Helper) AddForward(proto string, hostAddr netip.Addr, hostPort, guestPort int) error {
+	_, err := h.fwd.AddHostFwd(proto, hostAddr, hostPort, h.opts.Addrs().Guest, guestPort)
+	return err
+}
+
+func (h *Helper) serveAPI(guest netip.Addr) error {
+	if err := os.Remove(h.opts.APISocket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("api socket: %w", err)
+	}
+	ln, err := net.Listen("unix", h.opts.APISocket)
+	if err != nil {
+		return fmt.Errorf("api socket: %w", err)
+	}
+	h.apiLn = ln
+	h.api = NewAPIServer(ln, h.fwd, guest, h.log)
+	go h.api.Serve()
+	return nil
+}
+
+// Wait returns when ctx ends, the exit fd has an event, or (without an
+// exit fd, in PID mode) the target's processes are gone.
+func (h *Helper) Wait(ctx context.Context, exitFD *os.File) {
+	done := make(chan struct{}, 1)
+	if exitFD != nil {
+		go func() { waitEvent(exitFD); done <- struct{}{} }()
+	}
+	t := time.NewTicker(targetCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-t.C:
+			if exitFD == nil && h.opts.PID != 0 {
+				if alive, err := h.agent.TargetAlive(); err == nil && !alive {
+					h.log.Info("target namespace has no processes left")
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close stops everything and removes the API socket.
+func (h *Helper) Close() {
+	if h.api != nil {
+		h.api.Close()
+		os.Remove(h.opts.APISocket)
+	}
+	if h.fwd != nil {
+		h.fwd.Close()
+	}
+	if h.proxy != nil {
+		h.proxy.Close()
+	}
+	if h.net != nil {
+		h.net.Close()
+	}
+	if h.agent != nil {
+		h.agent.Close()
+	}
+}
+
+// agentDialer dials guests from inside the namespace for the proxy.
+type agentDialer struct{ a *nsjoin.Agent }
+
+func (d agentDialer) DialTCP(ctx context.Context, _, dst netip.AddrPort) (net.Conn, error) {
+	return d.a.DialTCP(ctx, dst)
+}
+
+func (d agentDialer) DialUDP(ctx context.Context, _, dst netip.AddrPort) (net.Conn, error) {
+	return d.a.DialUDP(ctx, dst)
+}

@@ -1,0 +1,347 @@
+package rootless
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// A JSON reader with the acceptance rules of the parson version built into
+// slirp4netns 1.2.0, so that the API socket accepts and rejects the same
+// requests (checked against the real binary): the request is a C string
+// (bytes after a NUL are ignored), a UTF-8 BOM is skipped, anything after
+// the first value is ignored, duplicate keys and keys containing \u0000
+// are errors, raw control characters in strings are errors but invalid
+// UTF-8 is not, lone surrogates are errors, numbers follow strtod with
+// parson's extra checks ("1." and "-.5" are numbers, "01", "0e5", "-inf"
+// and overflowing values are not). Arrays are checked but not kept: the
+// API never reads them.
+
+// jsonKind is the type of a JSON value.
+type jsonKind int
+
+const (
+	jsonNull jsonKind = iota
+	jsonBool
+	jsonNumber
+	jsonString
+	jsonObject
+	jsonArray
+)
+
+// maxJSONNesting is parson's MAX_NESTING.
+const maxJSONNesting = 2048
+
+// jsonValue is a parsed JSON value; only what the API reads is kept.
+type jsonValue struct {
+	kind jsonKind
+	num  float64
+	str  string // may hold NUL bytes (from \u0000)
+	obj  map[string]*jsonValue
+}
+
+// parseJSON parses req. ok is false where parson's json_parse_string
+// returns NULL.
+func parseJSON(req []byte) (v *jsonValue, ok bool) {
+	s := cstr(string(req))
+	s = strings.TrimPrefix(s, "\xef\xbb\xbf")
+	p := &jsonParser{s: s}
+	return p.value(0)
+}
+
+type jsonParser struct {
+	s string
+	i int
+}
+
+func (p *jsonParser) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.s) && isCSpace(p.s[p.i]) {
+		p.i++
+	}
+}
+
+func (p *jsonParser) value(nesting int) (*jsonValue, bool) {
+	if nesting > maxJSONNesting {
+		return nil, false
+	}
+	p.skipSpace()
+	switch c := p.peek(); {
+	case c == '{':
+		return p.object(nesting + 1)
+	case c == '[':
+		return p.array(nesting + 1)
+	case c == '"':
+		s, ok := p.string()
+		return &jsonValue{kind: jsonString, str: s}, ok
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range []struct {
+			text string
+			v    jsonValue
+		}{{"true", jsonValue{kind: jsonBool, num: 1}}, {"false", jsonValue{kind: jsonBool}}, {"null", jsonValue{kind: jsonNull}}} {
+			if strings.HasPrefix(p.s[p.i:], lit.text) {
+				p.i += len(lit.text)
+				v := lit.v
+				return &v, true
+			}
+		}
+		return nil, false
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, ok := p.number()
+		return &jsonValue{kind: jsonNumber, num: n}, ok
+	}
+	return nil, false
+}
+
+func (p *jsonParser) object(nesting int) (*jsonValue, bool) {
+	v := &jsonValue{kind: jsonObject, obj: map[string]*jsonValue{}}
+	p.i++ // '{'
+	p.skipSpace()
+	if p.peek() == '}' {
+		p.i++
+		return v, true
+	}
+	for p.i < len(p.s) {
+		if p.peek() != '"' {
+			return nil, false
+		}
+		key, ok := p.string()
+		if !ok || strings.IndexByte(key, 0) >= 0 {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.peek() != ':' {
+			return nil, false
+		}
+		p.i++
+		val, ok := p.value(nesting)
+		if !ok {
+			return nil, false
+		}
+		if _, dup := v.obj[key]; dup {
+			return nil, false
+		}
+		v.obj[key] = val
+		p.skipSpace()
+		if p.peek() != ',' {
+			break
+		}
+		p.i++
+		p.skipSpace()
+	}
+	p.skipSpace()
+	if p.peek() != '}' {
+		return nil, false
+	}
+	p.i++
+	return v, true
+}
+
+func (p *jsonParser) array(nesting int) (*jsonValue, bool) {
+	p.i++ // '['
+	p.skipSpace()
+	if p.peek() == ']' {
+		p.i++
+		return &jsonValue{kind: jsonArray}, true
+	}
+	for p.i < len(p.s) {
+		if _, ok := p.value(nesting); !ok {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.peek() != ',' {
+			break
+		}
+		p.i++
+		p.skipSpace()
+	}
+	p.skipSpace()
+	if p.peek() != ']' {
+		return nil, false
+	}
+	p.i++
+	return &jsonValue{kind: jsonArray}, true
+}
+
+// string reads a quoted string at p.i.
+func (p *jsonParser) string() (string, bool) {
+	p.i++ // '"'
+	var b []byte
+	for {
+		if p.i >= len(p.s) {
+			return "", false
+		}
+		c := p.s[p.i]
+		p.i++
+		switch {
+		case c == '"':
+			return string(b), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			b = append(b, c)
+			continue
+		}
+		if p.i >= len(p.s) {
+			return "", false
+		}
+		e := p.s[p.i]
+		p.i++
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := p.utf16()
+			if !ok {
+				return "", false
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", false
+		}
+	}
+}
+
+// utf16 reads the 4 hex digits after \u, and a second \uXXXX after a lead
+// surrogate.
+func (p *jsonParser) utf16() (rune, bool) {
+	cp, ok := p.hex4()
+	if !ok {
+		return 0, false
+	}
+	switch {
+	case cp < 0xd800 || cp > 0xdfff:
+		return rune(cp), true
+	case cp > 0xdbff: // trail surrogate first
+		return 0, false
+	}
+	if !strings.HasPrefix(p.s[p.i:], `\u`) {
+		return 0, false
+	}
+	p.i += 2
+	trail, ok := p.hex4()
+	if !ok || trail < 0xdc00 || trail > 0xdfff {
+		return 0, false
+	}
+	return rune(((cp-0xd800)&0x3ff)<<10|(trail-0xdc00)&0x3ff) + 0x10000, true
+}
+
+func (p *jsonParser) hex4() (uint32, bool) {
+	if p.i+4 > len(p.s) {
+		return 0, false
+	}
+	var v uint32
+	for _, c := range []byte(p.s[p.i : p.i+4]) {
+		d := hexVal(c)
+		if d < 0 {
+			return 0, false
+		}
+		v = v<<4 | uint32(d)
+	}
+	p.i += 4
+	return v, true
+}
+
+// number reads a number like parson: strtod, then its is_decimal check,
+// then a finite value. When strtod converts nothing the value is 0 and
+// nothing is consumed, as in parson (the caller then trips on the
+// character).
+func (p *jsonParser) number() (float64, bool) {
+	s, start := p.s, p.i
+	i := start
+	if s[i] == '-' {
+		i++
+	}
+	rest := strings.ToLower(s[i:])
+	if strings.HasPrefix(rest, "inf") || strings.HasPrefix(rest, "nan") {
+		return 0, false // infinite or NaN: rejected by parson
+	}
+	if strings.HasPrefix(rest, "0x") && len(rest) > 2 && (hexVal(rest[2]) >= 0 || rest[2] == '.' && len(rest) > 3 && hexVal(rest[3]) >= 0) {
+		return 0, false // a hexadecimal float: is_decimal rejects the 'x'
+	}
+	digits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, true // no conversion
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			i = j
+		}
+	}
+	span := s[start:i]
+	if len(span) > 1 && span[0] == '0' && span[1] != '.' {
+		return 0, false
+	}
+	if len(span) > 2 && strings.HasPrefix(span, "-0") && span[2] != '.' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(span, 64)
+	if math.IsInf(f, 0) || math.IsNaN(f) || (err != nil && f != 0) {
+		return 0, false
+	}
+	p.i = i
+	return f, true
+}
+
+// get returns the member name of o, or nil.
+func (v *jsonValue) get(name string) *jsonValue {
+	if v == nil || v.kind != jsonObject {
+		return nil
+	}
+	return v.obj[name]
+}
+
+// getString is parson's json_object_get_string: the member's string as C
+// code sees it, ok false when missing or not a string.
+func (v *jsonValue) getString(name string) (string, bool) {
+	m := v.get(name)
+	if m == nil || m.kind != jsonString {
+		return "", false
+	}
+	return cstr(m.str), true
+}
+
+// getNumber is parson's json_object_get_number: 0 when missing or not a
+// number.
+func (v *jsonValue) getNumber(name string) float64 {
+	m := v.get(name)
+	if m == nil || m.kind != jsonNumber {
+		return 0
+	}
+	return m.num
+}

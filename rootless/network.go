@@ -1,0 +1,158 @@
+package rootless
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/switchyard/switchyard/capture"
+	"github.com/switchyard/switchyard/dhcp"
+	"github.com/switchyard/switchyard/dns"
+	"github.com/switchyard/switchyard/gateway"
+	"github.com/switchyard/switchyard/ipam"
+	"github.com/switchyard/switchyard/nat"
+	"github.com/switchyard/switchyard/port"
+	vswitch "github.com/switchyard/switchyard/switch"
+)
+
+// NetConfig describes the network a rootless helper gives its namespace,
+// with slirp4netns's addresses.
+type NetConfig struct {
+	// Prefix is the network (10.0.2.0/24); Gateway network+2 (also the
+	// host-loopback alias), DNS network+3, Guest network+100, DHCP
+	// hands out DHCPStart..DHCPEnd (+15..+30).
+	Prefix                          netip.Prefix
+	Gateway, DNS, Guest             netip.Addr
+	DHCPStart, DHCPEnd              netip.Addr
+	MTU                             int
+	DisableHostLoopback, DisableDNS bool
+	// GuestMAC, when known (-c), always gets Guest from DHCP.
+	GuestMAC net.HardwareAddr
+	// ResolvConf lists the host's resolvers (/etc/resolv.conf).
+	ResolvConf string
+	// Pcap, when set, captures the network into this pcapng file.
+	Pcap string
+	// OutboundAddr, when valid, is the source of outbound connections.
+	OutboundAddr netip.Addr
+	Log          *slog.Logger
+}
+
+// Network is a running rootless network: one switch with the namespace's
+// TAP and the gateway netstack.
+type Network struct {
+	sw    *vswitch.Switch
+	gw    *gateway.Gateway
+	dns   *dns.Server
+	pcap  *capture.File
+	hub   *capture.Hub
+	tapID vswitch.PortID
+	log   *slog.Logger
+}
+
+// StartNetwork builds the network around tap (the switch owns it).
+func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	pool, err := dhcpPool(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{sw: vswitch.New(vswitch.Config{Name: "rootless", Log: cfg.Log}), log: cfg.Log}
+	mac := make(net.HardwareAddr, 6)
+	rand.Read(mac)
+	mac[0] = mac[0]&0xfe | 0x02
+	gcfg := gateway.Config{Subnet: cfg.Prefix, Address: cfg.Gateway, MAC: mac, MTU: cfg.MTU,
+		NAT:                     nat.Config{AllowHostLoopback: !cfg.DisableHostLoopback, Dial: outboundDialer(cfg.OutboundAddr), Log: cfg.Log},
+		UnreachableHostLoopback: cfg.DisableHostLoopback, Log: cfg.Log}
+	static := func(m net.HardwareAddr) (netip.Addr, bool) {
+		return cfg.Guest, cfg.GuestMAC != nil && m.String() == cfg.GuestMAC.String()
+	}
+	srv, err := dhcp.New(dhcp.Config{ServerIP: cfg.Gateway, ServerMAC: mac, Subnet: cfg.Prefix, Router: cfg.Gateway,
+		DNS: []netip.Addr{cfg.DNS}, MTU: cfg.MTU, Log: cfg.Log}, pool, static)
+	if err != nil {
+		n.sw.Close()
+		return nil, err
+	}
+	gcfg.DHCP = srv.Handle
+	if !cfg.DisableDNS {
+		ups, err := dns.LoadResolvConf(cfg.ResolvConf)
+		if err != nil {
+			cfg.Log.Warn("no upstream resolvers", "err", err)
+		}
+		n.dns = dns.New(dns.Config{Upstreams: ups, Log: cfg.Log})
+		gcfg.DNS, gcfg.DNSAddress = n.dns, cfg.DNS
+	}
+	if n.gw, err = gateway.New(gcfg); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if cfg.Pcap != "" {
+		if n.pcap, err = capture.CreateFile(cfg.Pcap, false); err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.hub = capture.NewHub(n.sw, "rootless")
+		n.hub.Add(n.pcap.Session(), nil)
+	}
+	if _, err := n.sw.AddPort(n.gw.Port(), vswitch.PortConfig{Name: "gateway"}); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if n.tapID, err = n.sw.AddPort(tap, vswitch.PortConfig{Name: "tap"}); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// dhcpPool is an address pool that only hands out the DHCP range: every
+// other address of the network is reserved (the guest's static address
+// .100 included, given only to its MAC).
+func dhcpPool(cfg NetConfig) (*ipam.Pool, error) {
+	pool, err := ipam.New(cfg.Prefix, cfg.Gateway)
+	if err != nil {
+		return nil, fmt.Errorf("rootless network: %w", err)
+	}
+	for a := cfg.Prefix.Addr().Next(); cfg.Prefix.Contains(a); a = a.Next() {
+		if a.Less(cfg.DHCPStart) || cfg.DHCPEnd.Less(a) {
+			pool.Reserve(a) // errors: gateway or broadcast, already reserved
+		}
+	}
+	return pool, nil
+}
+
+// NAT returns the gateway's NAT (flows, counters).
+func (n *Network) NAT() *nat.NAT { return n.gw.NAT() }
+
+// Close stops the network; the TAP is closed with the switch.
+func (n *Network) Close() {
+	if n.pcap != nil {
+		n.hub.Remove(n.pcap.Session())
+	}
+	n.sw.Close()
+	if n.gw != nil {
+		n.gw.Close()
+	}
+	if n.dns != nil {
+		n.dns.Close()
+	}
+	if n.pcap != nil {
+		if err := n.pcap.Close(); err != nil {
+			n.log.Warn("pcap", "err", err)
+		}
+	}
+}
+
+// outboundDialer binds outbound connections to addr when it is valid.
+func outboundDialer(addr netip.Addr) func(ctx context.Context, network, address string) (net.Conn, error) {
+	if !addr.IsValid() {
+		return nil
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr.AsSlice()}, KeepAlive: 30 * time.Second}
+	return d.DialContext
+}
