@@ -3,9 +3,11 @@ package gateway
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/dns"
 	"github.com/switchyard/switchyard/offload"
 	"github.com/switchyard/switchyard/port"
 )
@@ -57,6 +59,17 @@ func TestARPAnsweredOnlyForTheGatewayAddress(t *testing.T) {
 	}
 	write(g, arpRequest(net.IP{10, 77, 0, 1}), offload.Hdr{})
 	b := readOne(g, 2*time.Second)
+	if b == nil {
+		t.Fatal("no ARP reply for the gateway address")
+	}
+	// A second address of the gateway (slirp's DNS at network+3) is
+	// answered too.
+	g2 := mustGateway(t, Config{DNSAddress: netip.MustParseAddr("10.77.0.3"), DNS: dns.New(dns.Config{})})
+	defer g2.Close()
+	write(g2, arpRequest(net.IP{10, 77, 0, 3}), offload.Hdr{})
+	if readOne(g2, 2*time.Second) == nil {
+		t.Fatal("no ARP reply for the gateway's DNS address")
+	}
 	if b == nil || binary.BigEndian.Uint16(b[12:]) != 0x0806 || binary.BigEndian.Uint16(b[20:]) != 2 {
 		t.Fatalf("no ARP reply for the gateway address: % x", b)
 	}

@@ -25,7 +25,8 @@ func (g *Gateway) intercept(frame []byte) bool {
 		if !a.IsValid() {
 			return true
 		}
-		return a.Op() == header.ARPRequest && netip.AddrFrom4([4]byte(a.ProtocolAddressTarget())) != g.cfg.Address
+		target := netip.AddrFrom4([4]byte(a.ProtocolAddressTarget()))
+		return a.Op() == header.ARPRequest && target != g.cfg.Address && target != g.cfg.DNSAddress
 	case header.IPv4ProtocolNumber:
 		return g.interceptIPv4(frame)
 	}

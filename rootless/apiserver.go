@@ -1,6 +1,7 @@
 package rootless
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -138,26 +139,31 @@ func (s *APIServer) serveConn(c net.Conn) {
 }
 
 // readAPIRequest reads one request: until EOF, until MaxAPIRequest bytes
-// (the caller answers "too large message"), until a complete JSON value
-// is followed by apiCompleteGrace of silence, or until apiReadTimeout.
+// (the caller answers "too large message"), until the bytes parse as a
+// JSON value ending with a '}' and apiCompleteGrace passes without more,
+// or until apiReadTimeout.
 // An error means the connection broke or was closed by Close.
 func readAPIRequest(c net.Conn) ([]byte, error) {
 	buf := make([]byte, MaxAPIRequest)
 	n := 0
 	end := time.Now().Add(apiReadTimeout)
+	complete := false
 	for n < len(buf) {
 		deadline := end
-		if n > 0 {
-			if _, ok := parseJSON(buf[:n]); ok {
-				if g := time.Now().Add(apiCompleteGrace); g.Before(end) {
-					deadline = g
-				}
+		if complete {
+			if g := time.Now().Add(apiCompleteGrace); g.Before(end) {
+				deadline = g
 			}
 		}
 		if err := c.SetReadDeadline(deadline); err != nil {
 			return nil, fmt.Errorf("set read deadline: %w", err)
 		}
 		r, err := c.Read(buf[n:])
+		// A request is an object: it can only have become complete with
+		// a '}' (this keeps parsing off the path of byte-by-byte input).
+		if r > 0 && !complete && bytes.IndexByte(buf[n:n+r], '}') >= 0 {
+			_, complete = parseJSON(buf[:n+r])
+		}
 		n += r
 		switch {
 		case err == nil:

@@ -57,7 +57,7 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 		return nil, err
 	}
 	cfg := NetConfig{Prefix: a.Network, Gateway: a.Gateway, DNS: a.DNS, Guest: a.Guest, DHCPStart: a.DHCPStart, DHCPEnd: a.DHCPEnd,
-		MTU: o.MTU, DisableHostLoopback: o.DisableHostLoopback, DisableDNS: o.DisableDNS, ResolvConf: "/etc/resolv.conf",
+		MTU: o.MTU, DisableHostLoopback: o.DisableHostLoopback, DisableDNS: o.DisableDNS, ResolvConf: o.ResolvConf,
 		Pcap: o.Pcap, OutboundAddr: o.OutboundAddr, Log: log}
 	if o.Configure {
 		cfg.GuestMAC = h.agent.TapInfo().MAC

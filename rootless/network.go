@@ -80,6 +80,9 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 	}
 	gcfg.DHCP = srv.Handle
 	if !cfg.DisableDNS {
+		if cfg.ResolvConf == "" {
+			cfg.ResolvConf = "/etc/resolv.conf"
+		}
 		ups, err := dns.LoadResolvConf(cfg.ResolvConf)
 		if err != nil {
 			cfg.Log.Warn("no upstream resolvers", "err", err)

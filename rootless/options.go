@@ -79,6 +79,10 @@ type Options struct {
 	// Pcap (--pcap, switchyard only) is a file to write the TAP's traffic
 	// to, "" when unset.
 	Pcap string
+	// ResolvConf lists the host's resolvers for the DNS at network+3
+	// (/etc/resolv.conf when empty; not a slirp4netns flag: the command
+	// may set it from its environment).
+	ResolvConf string
 	// Warnings are the lines (without newline) slirp4netns prints to
 	// standard output while parsing, e.g. "WARNING: Support for IPv6 is
 	// experimental". The command prints them before starting.

@@ -28,6 +28,7 @@ func slirp4netnsMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
 	}
+	o.ResolvConf = os.Getenv("SWITCHYARD_RESOLV_CONF")
 	for _, w := range o.Warnings {
 		fmt.Fprintln(stdout, w)
 	}

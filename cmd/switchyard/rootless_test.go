@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
+)
+
+// runAs says how to run a command: as root, or as an unprivileged user.
+type runAs struct {
+	name     string
+	uid, gid int // 0: root
+	binary   string
+}
+
+func (r runAs) cmd(argv ...string) *exec.Cmd {
+	if r.uid == 0 {
+		return exec.Command(argv[0], argv[1:]...)
+	}
+	return exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(r.uid), "--regid=" + strconv.Itoa(r.gid), "--clear-groups", "--"}, argv...)...)
+}
+
+// identities returns root and a throw-away unprivileged user (created
+// here, removed at the end) with the binary copied where it can run it
+// and /dev/net/tun opened up the way distributions ship it (0666).
+func identities(t *testing.T) []runAs {
+	nstest.RequireNetAdmin(t)
+	ids := []runAs{{name: "root", binary: binary}}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Log("no useradd: unprivileged runs skipped")
+		return ids
+	}
+	var b [3]byte
+	rand.Read(b[:])
+	name := "sytest" + hex.EncodeToString(b[:])
+	if out, err := exec.Command("useradd", "-M", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+		t.Logf("useradd: %v %s: unprivileged runs skipped", err, out)
+		return ids
+	}
+	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	u, _ := user.Lookup(name)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	dir, err := os.MkdirTemp("", "sytest-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "switchyard")
+	data, _ := os.ReadFile(binary)
+	os.WriteFile(bin, data, 0o755)
+	fi, err := os.Stat("/dev/net/tun")
+	if err == nil && fi.Mode().Perm() != 0o666 {
+		os.Chmod("/dev/net/tun", 0o666)
+		t.Cleanup(func() { os.Chmod("/dev/net/tun", fi.Mode().Perm()) })
+	}
+	return append(ids, runAs{name: "user", uid: uid, gid: gid, binary: bin})
+}
+
+// userNetns starts a process in a new user+net namespace owned by who and
+// returns its PID (the namespace lives as long as it does).
+func userNetns(t *testing.T, who runAs) int {
+	t.Helper()
+	c := who.cmd("unshare", "--user", "--map-root-user", "--net", "sleep", "60")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	self, _ := os.Readlink("/proc/self/ns/net")
+	for i := 0; i < 100; i++ {
+		if ns, _ := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/ns/net"); ns != "" && ns != self {
+			return c.Process.Pid
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("unshare did not enter its namespaces")
+	return 0
+}
+
+// inNs runs a command inside the target's namespaces, entering as their
+// owner (who is root inside them).
+func (r runAs) inNs(pid int, argv ...string) (string, error) {
+	out, err := r.cmd(append([]string{"nsenter", "-t", strconv.Itoa(pid), "-U", "-n", "--preserve-credentials", "--"}, argv...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// fakeResolver answers A queries for "host.test." with 192.0.2.1 on port
+// 53 of a loopback address, and returns a resolv.conf naming it.
+func fakeResolver(t *testing.T) string {
+	var b [2]byte
+	rand.Read(b[:])
+	ip := net.IPv4(127, 54, b[0], b[1]|1).String()
+	pc, err := net.ListenPacket("udp", ip+":53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) {
+		m := new(mdns.Msg)
+		m.SetReply(r)
+		m.Answer = append(m.Answer, &mdns.A{Hdr: mdns.RR_Header{Name: r.Question[0].Name, Rrtype: mdns.TypeA, Class: mdns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 1)})
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	rc := filepath.Join(sharedDir(t), "resolv.conf")
+	os.WriteFile(rc, []byte("nameserver "+ip+"\n"), 0o644)
+	return rc
+}
+
+// sharedDir is a temporary directory the unprivileged test user can use
+// (t.TempDir's parents are 0700).
+func sharedDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "sytest-shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestSlirp4netnsDropIn(t *testing.T) {
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) {
+			host, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer host.Close()
+			go func() {
+				for {
+					c, err := host.Accept()
+					if err != nil {
+						return
+					}
+					c.Write([]byte("host"))
+					c.Close()
+				}
+			}()
+			hostPort := strconv.Itoa(host.Addr().(*net.TCPAddr).Port)
+			pid := userNetns(t, who)
+			sock := filepath.Join(sharedDir(t), "api.sock")
+			readyR, readyW, _ := os.Pipe()
+			exitR, exitW, _ := os.Pipe()
+			c := who.cmd(who.binary, "slirp4netns", "-c", "-r", "3", "-e", "4", "--api-socket", sock, strconv.Itoa(pid), "tap0")
+			c.ExtraFiles = []*os.File{readyW, exitR}
+			c.Env = append(os.Environ(), "SWITCHYARD_RESOLV_CONF="+fakeResolver(t))
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			readyW.Close()
+			exitR.Close()
+			defer func() { c.Process.Kill(); c.Wait() }()
+			ready := make([]byte, 8)
+			readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, _ := readyR.Read(ready); string(ready[:n]) != "1" {
+				t.Fatalf("ready fd gave %q; stderr: %s", ready[:n], stderr.String())
+			}
+			// -c: address, route, MTU.
+			addr, _ := who.inNs(pid, "ip", "-4", "-o", "addr", "show", "tap0")
+			route, _ := who.inNs(pid, "ip", "route")
+			if !strings.Contains(addr, "10.0.2.100/24") || !strings.Contains(route, "default via 10.0.2.2 dev tap0") {
+				t.Fatalf("-c result: %s / %s", addr, route)
+			}
+			if out, err := who.inNs(pid, "ping", "-c", "1", "-W", "2", "10.0.2.2"); err != nil {
+				t.Fatalf("ping gateway: %v %s", err, out)
+			}
+			// Host loopback is on by default: 10.0.2.2 reaches 127.0.0.1.
+			if out, err := who.inNs(pid, "busybox", "nc", "-w", "2", "10.0.2.2", hostPort); err != nil || out != "host" {
+				t.Fatalf("host loopback: %q %v", out, err)
+			}
+			// DNS at .3 (forwarded to the host's resolvers).
+			if out, err := who.inNs(pid, "busybox", "nslookup", "host.test", "10.0.2.3"); err != nil || !strings.Contains(out, "192.0.2.1") {
+				t.Fatalf("DNS at 10.0.2.3: %v\n%s", err, out)
+			}
+			// API: a forward that dials the guest from inside the namespace.
+			go who.inNs(pid, "sh", "-c", "echo guest | timeout 5 busybox nc -l -p 8080")
+			time.Sleep(300 * time.Millisecond)
+			reply := apiCall(t, sock, `{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":0,"guest_port":8080}}`)
+			if reply != `{"error":{"desc":"bad request: add_hostfwd: bad arguments.host_port"}}` && !strings.HasPrefix(reply, `{"return":{"id":`) {
+				t.Fatalf("add_hostfwd: %s", reply)
+			}
+			port := freePort(t)
+			if r := apiCall(t, sock, `{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":`+port+`,"guest_port":8080}}`); !strings.HasPrefix(r, `{"return":{"id":`) {
+				t.Fatalf("add_hostfwd: %s", r)
+			}
+			if got := dialRead(t, "127.0.0.1:"+port); got != "guest\n" {
+				t.Fatalf("port forward read %q", got)
+			}
+			if r := apiCall(t, sock, `{"execute":"list_hostfwd"}`); !strings.Contains(r, `"guest_addr":"10.0.2.100","guest_port":8080`) {
+				t.Fatalf("list_hostfwd: %s", r)
+			}
+			// Exit fd: any event ends it with status 0, the socket removed.
+			exitW.Close()
+			done := make(chan error, 1)
+			go func() { done <- c.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("exit after the exit fd closed: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("did not exit when the exit fd closed")
+			}
+			if _, err := os.Stat(sock); err == nil {
+				t.Fatal("API socket left behind")
+			}
+		})
+	}
+}
+
+func TestSlirp4netnsDisableHostLoopbackAndTargetExit(t *testing.T) {
+	nstest.RequireNetAdmin(t)
+	who := runAs{name: "root", binary: binary}
+	pid := userNetns(t, who)
+	readyR, readyW, _ := os.Pipe()
+	c := exec.Command(binary, "slirp4netns", "--configure", "--disable-host-loopback", "--ready-fd=3", "--mtu=65520", strconv.Itoa(pid), "tap0")
+	c.ExtraFiles = []*os.File{readyW}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	readyW.Close()
+	b := make([]byte, 1)
+	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+	readyR.Read(b)
+	if out, _ := who.inNs(pid, "busybox", "nc", "-w", "2", "10.0.2.2", "80"); !strings.Contains(out, "Network is unreachable") {
+		t.Fatalf("host loopback disabled: %q, want Network is unreachable", out)
+	}
+	if out, err := who.inNs(pid, "ping", "-c", "1", "-W", "2", "10.0.2.2"); err != nil {
+		t.Fatalf("ping gateway still works: %v %s", err, out)
+	}
+	if link, _ := who.inNs(pid, "ip", "-o", "link", "show", "tap0"); !strings.Contains(link, "mtu 65520") {
+		t.Fatalf("--mtu=65520: %s", link)
+	}
+	// Without -e, it exits once the target's processes are gone.
+	syscall.Kill(pid, syscall.SIGKILL)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after the target died: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		c.Process.Kill()
+		t.Fatal("did not exit when the target died")
+	}
+}
+
+func TestRun(t *testing.T) {
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) {
+			c := who.cmd(who.binary, "run", "--", "sh", "-c", "ip -o -4 addr show tap0; ping -c1 -W2 10.0.2.2 >/dev/null && exit 7")
+			out, err := c.CombinedOutput()
+			ee, _ := err.(*exec.ExitError)
+			if ee == nil || ee.ExitCode() != 7 || !strings.Contains(string(out), "10.0.2.100/24") {
+				t.Fatalf("run: %v\n%s", err, out)
+			}
+			port := freePort(t)
+			c = who.cmd(who.binary, "run", "-p", "127.0.0.1:"+port+":9000", "--", "sh", "-c", "echo from-run | busybox nc -l -p 9000")
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			got := ""
+			for got == "" && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+				got = tryRead("127.0.0.1:" + port)
+			}
+			c.Wait()
+			if got != "from-run\n" || c.ProcessState.ExitCode() != 0 {
+				t.Fatalf("run -p: read %q, exit %d", got, c.ProcessState.ExitCode())
+			}
+			if out, _ := exec.Command("ip", "-o", "link", "show", "type", "tun").CombinedOutput(); strings.Contains(string(out), "tap0") {
+				t.Fatalf("TAP left in the host namespace: %s", out)
+			}
+		})
+	}
+}
+
+func apiCall(t *testing.T, sock, req string) string {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(req))
+	c.(*net.UnixConn).CloseWrite()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+func dialRead(t *testing.T, addr string) string {
+	t.Helper()
+	return tryRead(addr)
+}
+
+func tryRead(addr string) string {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
