@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
 	mdns "github.com/miekg/dns"
 
 	"github.com/switchyard/switchyard/nsutil/nstest"
@@ -334,4 +337,60 @@ func tryRead(addr string) string {
 	c.SetDeadline(time.Now().Add(3 * time.Second))
 	b, _ := io.ReadAll(c)
 	return string(b)
+}
+
+// pcapICMPPorts returns the interfaces of a pcapng file that carry ICMP.
+func pcapICMPPorts(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	seen := map[string]bool{}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			return seen
+		}
+		intf, _ := r.Interface(ci.InterfaceIndex)
+		if gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeICMPv4) != nil {
+			seen[intf.Name] = true
+		}
+	}
+}
+
+func TestRootlessPcap(t *testing.T) {
+	nstest.RequireNetAdmin(t)
+	file := filepath.Join(t.TempDir(), "run.pcapng")
+	if out, err := exec.Command(binary, "run", "--pcap", file, "--", "ping", "-c", "1", "-W", "2", "10.0.2.2").CombinedOutput(); err != nil {
+		t.Fatalf("run --pcap: %v\n%s", err, out)
+	}
+	if seen := pcapICMPPorts(t, file); !seen["tap"] || !seen["gateway"] {
+		t.Fatalf("run --pcap: ICMP on %v, want tap and gateway", seen)
+	}
+
+	who := runAs{name: "root", binary: binary}
+	pid := userNetns(t, who)
+	file = filepath.Join(t.TempDir(), "slirp.pcapng")
+	readyR, readyW, _ := os.Pipe()
+	c := exec.Command(binary, "slirp4netns", "-c", "-r", "3", "--pcap", file, strconv.Itoa(pid), "tap0")
+	c.ExtraFiles = []*os.File{readyW}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	readyW.Close()
+	b := make([]byte, 1)
+	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+	readyR.Read(b)
+	who.inNs(pid, "ping", "-c", "1", "-W", "2", "10.0.2.2")
+	c.Process.Signal(syscall.SIGTERM)
+	c.Wait()
+	if seen := pcapICMPPorts(t, file); !seen["tap"] {
+		t.Fatalf("slirp4netns --pcap: ICMP on %v", seen)
+	}
 }
