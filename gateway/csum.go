@@ -10,13 +10,18 @@ import (
 // ICMP checksum of an Ethernet frame whose sender did not leave checksums
 // to offload. The stack is told checksums are validated by the link
 // (CapabilityRXChecksumOffload), so this is where bad ones are caught.
-// Frames that are not IPv4 (ARP, IPv6) pass: ARP has no checksum and
-// IPv6 is not routed by the gateway.
+// For IPv6, a TCP, UDP or ICMPv6 checksum directly after the fixed header
+// is verified; packets with extension headers (fragments, MLD's hop-by-hop
+// options) are not. Other frames (ARP) pass: ARP has no checksum.
 func checksumsValid(frame []byte) bool {
 	if len(frame) < header.EthernetMinimumSize {
 		return false
 	}
-	if header.Ethernet(frame).Type() != header.IPv4ProtocolNumber {
+	switch header.Ethernet(frame).Type() {
+	case header.IPv4ProtocolNumber:
+	case header.IPv6ProtocolNumber:
+		return checksumsValid6(frame[header.EthernetMinimumSize:])
+	default:
 		return true
 	}
 	ip := header.IPv4(frame[header.EthernetMinimumSize:])
@@ -45,6 +50,31 @@ func checksumsValid(frame []byte) bool {
 }
 
 func l4Valid(ip header.IPv4, payload []byte, proto tcpip.TransportProtocolNumber, min int) bool {
+	if len(payload) < min {
+		return false
+	}
+	sum := header.PseudoHeaderChecksum(proto, ip.SourceAddress(), ip.DestinationAddress(), uint16(len(payload)))
+	return checksum.Checksum(payload, sum) == 0xffff
+}
+
+func checksumsValid6(b []byte) bool {
+	ip := header.IPv6(b)
+	if !ip.IsValid(len(ip)) {
+		return false
+	}
+	payload := ip[header.IPv6MinimumSize : header.IPv6MinimumSize+int(ip.PayloadLength())]
+	proto := tcpip.TransportProtocolNumber(ip.NextHeader())
+	var min int
+	switch proto {
+	case header.TCPProtocolNumber:
+		min = header.TCPMinimumSize
+	case header.UDPProtocolNumber:
+		min = header.UDPMinimumSize // a zero UDP checksum is invalid in IPv6
+	case header.ICMPv6ProtocolNumber:
+		min = header.ICMPv6MinimumSize
+	default:
+		return true
+	}
 	if len(payload) < min {
 		return false
 	}

@@ -17,6 +17,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -53,6 +54,13 @@ type Config struct {
 	// DNSAddress is where DNS is served: Address when unset, or a second
 	// address of the gateway in Subnet (slirp4netns uses network+3).
 	DNSAddress netip.Addr
+	// Subnet6, when valid, turns IPv6 on: Address6 is the gateway's
+	// address in it (the host-loopback alias, as Address), DNSAddress6
+	// where DNS is also served (Address6 when unset). The gateway sends
+	// router advertisements for Subnet6 (endpoints configure themselves
+	// by SLAAC). Zero: IPv4 only.
+	Subnet6               netip.Prefix
+	Address6, DNSAddress6 netip.Addr
 	// UnreachableHostLoopback answers connections to Address that host
 	// loopback does not allow with ICMP network unreachable, as
 	// slirp4netns --disable-host-loopback does, instead of a reset.
@@ -72,6 +80,9 @@ type Gateway struct {
 	nat   *nat.NAT
 	dnsU  *gonet.UDPConn
 	dnsT  *gonet.TCPListener
+	dnsU6 *gonet.UDPConn
+	dnsT6 *gonet.TCPListener
+	ra    raState
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -93,15 +104,28 @@ func New(cfg Config) (*Gateway, error) {
 	if !cfg.Address.Is4() || !cfg.Subnet.Contains(cfg.Address) || !cfg.Subnet.Contains(cfg.DNSAddress) || len(cfg.MAC) != 6 {
 		return nil, fmt.Errorf("gateway: address %s must be an IPv4 address in %s, MAC %v 6 bytes", cfg.Address, cfg.Subnet, cfg.MAC)
 	}
+	if cfg.Subnet6.IsValid() {
+		if !cfg.DNSAddress6.IsValid() {
+			cfg.DNSAddress6 = cfg.Address6
+		}
+		if !cfg.Address6.Is6() || cfg.Address6.Is4In6() || !cfg.Subnet6.Contains(cfg.Address6) || !cfg.Subnet6.Contains(cfg.DNSAddress6) {
+			return nil, fmt.Errorf("gateway: address %s must be an IPv6 address in %s", cfg.Address6, cfg.Subnet6)
+		}
+	}
 	g := &Gateway{cfg: cfg, link: newLink(cfg.Name, tcpip.LinkAddress(cfg.MAC), uint32(cfg.MTU))}
-	g.stack = newStack()
+	g.stack = newStack(cfg.Subnet6.IsValid())
 	if err := g.configure(); err != nil {
 		g.stack.Destroy()
 		return nil, err
 	}
 	cfg.NAT.Gateway, cfg.NAT.Subnet = cfg.Address, cfg.Subnet
+	cfg.NAT.Gateway6, cfg.NAT.Subnet6 = cfg.Address6, cfg.Subnet6
 	g.nat = nat.New(g.stack, cfg.NAT)
 	g.link.intercept = g.intercept
+	if cfg.Subnet6.IsValid() {
+		g.wg.Add(1)
+		go g.advertise()
+	}
 	if cfg.DNS != nil {
 		if err := g.serveDNS(); err != nil {
 			g.Close()
@@ -113,11 +137,16 @@ func New(cfg Config) (*Gateway, error) {
 
 // newStack builds the stack with the TCP options a gateway carrying bulk
 // traffic between TAPs and host sockets needs.
-func newStack() *stack.Stack {
-	s := stack.New(stack.Options{
+func newStack(v6 bool) *stack.Stack {
+	opts := stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
-	})
+	}
+	if v6 {
+		opts.NetworkProtocols = append(opts.NetworkProtocols, ipv6.NewProtocol)
+		opts.TransportProtocols = append(opts.TransportProtocols, icmp.NewProtocol6)
+	}
+	s := stack.New(opts)
 	// SACK: recover several losses per window without falling back to
 	// go-back-N (gVisor's default, set here so it cannot silently change).
 	sack := tcpip.TCPSACKEnabled(true)
@@ -164,7 +193,15 @@ func (g *Gateway) configure() error {
 	if err != nil {
 		return fmt.Errorf("gateway: subnet: %w", err)
 	}
-	s.SetRouteTable([]tcpip.Route{{Destination: sub, NIC: nicID}})
+	routes := []tcpip.Route{{Destination: sub, NIC: nicID}}
+	if g.cfg.Subnet6.IsValid() {
+		r6, err := g.configure6()
+		if err != nil {
+			return err
+		}
+		routes = append(routes, r6...)
+	}
+	s.SetRouteTable(routes)
 	if err := s.SetPromiscuousMode(nicID, true); err != nil {
 		return fmt.Errorf("gateway: promiscuous mode: %s", err)
 	}
@@ -187,6 +224,9 @@ func (g *Gateway) serveDNS() error {
 	g.wg.Add(2)
 	go func() { defer g.wg.Done(); g.logServe("udp", g.cfg.DNS.ServeUDP(g.dnsU)) }()
 	go func() { defer g.wg.Done(); g.logServe("tcp", g.cfg.DNS.ServeTCP(g.dnsT)) }()
+	if g.cfg.Subnet6.IsValid() {
+		return g.serveDNS6()
+	}
 	return nil
 }
 
@@ -210,6 +250,12 @@ func (g *Gateway) Close() {
 		}
 		if g.dnsT != nil {
 			g.dnsT.Close()
+		}
+		if g.dnsU6 != nil {
+			g.dnsU6.Close()
+		}
+		if g.dnsT6 != nil {
+			g.dnsT6.Close()
 		}
 		if g.nat != nil {
 			g.nat.Close()

@@ -29,9 +29,13 @@ func (g *Gateway) intercept(frame []byte) bool {
 		return a.Op() == header.ARPRequest && target != g.cfg.Address && target != g.cfg.DNSAddress
 	case header.IPv4ProtocolNumber:
 		return g.interceptIPv4(frame)
+	case header.IPv6ProtocolNumber:
+		if g.cfg.Subnet6.IsValid() {
+			return g.interceptIPv6(frame)
+		}
 	}
-	// The gateway speaks IPv4 only; other frames (IPv6 neighbour discovery
-	// and the like) are not for it.
+	// Other frames (IPv6 when it is off, and the like) are not for the
+	// gateway.
 	return true
 }
 

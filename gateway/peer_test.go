@@ -12,6 +12,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -35,21 +36,46 @@ var (
 	gwAddr   = netip.MustParseAddr("10.77.0.1")
 	peerAddr = netip.MustParseAddr("10.77.0.2")
 	subnet   = netip.MustParsePrefix("10.77.0.0/24")
+
+	subnet6   = netip.MustParsePrefix("fd00::/64")
+	gwAddr6   = netip.MustParseAddr("fd00::2")
+	dnsAddr6  = netip.MustParseAddr("fd00::3")
+	peerAddr6 = netip.MustParseAddr("fd00::100")
+	peerMAC   = tcpip.LinkAddress([]byte{2, 0, 0, 0, 0, 2})
 )
 
 func newPeer(t *testing.T, g *Gateway) *peer {
 	t.Helper()
-	s := stack.New(stack.Options{
+	return newPeerWith(t, g, false)
+}
+
+// newPeerWith also gives the peer IPv6 when v6 is set: the static address
+// peerAddr6 and a default route via gwAddr6.
+func newPeerWith(t *testing.T, g *Gateway, v6 bool) *peer {
+	t.Helper()
+	opts := stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
-	})
-	ch := channel.New(1024, 1500, tcpip.LinkAddress([]byte{2, 0, 0, 0, 0, 2}))
+	}
+	if v6 {
+		opts.NetworkProtocols = append(opts.NetworkProtocols, ipv6.NewProtocol)
+		opts.TransportProtocols = append(opts.TransportProtocols, icmp.NewProtocol6)
+	}
+	s := stack.New(opts)
+	ch := channel.New(1024, 1500, peerMAC)
 	if err := s.CreateNIC(1, ethernet.New(ch)); err != nil {
 		t.Fatal(err)
 	}
 	s.AddProtocolAddress(1, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
 		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(peerAddr.As4()), PrefixLen: 24}}, stack.AddressProperties{})
-	s.SetRouteTable([]tcpip.Route{{Destination: header0(), Gateway: tcpip.AddrFrom4(gwAddr.As4()), NIC: 1}})
+	routes := []tcpip.Route{{Destination: header0(), Gateway: tcpip.AddrFrom4(gwAddr.As4()), NIC: 1}}
+	if v6 {
+		s.AddProtocolAddress(1, tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
+			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(peerAddr6.As16()), PrefixLen: 64}}, stack.AddressProperties{})
+		any6, _ := tcpip.NewSubnet(tcpip.AddrFrom16([16]byte{}), tcpip.MaskFromBytes(make([]byte, 16)))
+		routes = append(routes, tcpip.Route{Destination: any6, Gateway: tcpip.AddrFrom16(gwAddr6.As16()), NIC: 1})
+	}
+	s.SetRouteTable(routes)
 	p := &peer{s: s, ch: ch}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -130,6 +156,9 @@ func (p *peer) inject(frame []byte) {
 }
 
 func full(a netip.AddrPort) tcpip.FullAddress {
+	if a.Addr().Is6() {
+		return tcpip.FullAddress{NIC: 1, Addr: tcpip.AddrFrom16(a.Addr().As16()), Port: a.Port()}
+	}
 	return tcpip.FullAddress{NIC: 1, Addr: tcpip.AddrFrom4(a.Addr().As4()), Port: a.Port()}
 }
 

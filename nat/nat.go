@@ -25,6 +25,10 @@ type Config struct {
 	// Subnet is the gateway's network: destinations inside it (other than
 	// Gateway) are never dialed from the host.
 	Subnet netip.Prefix
+	// Gateway6 and Subnet6 are the same for IPv6 (zero when IPv6 is off):
+	// Gateway6 is the alias of the host's [::1].
+	Gateway6 netip.Addr
+	Subnet6  netip.Prefix
 	// Deny refuses destinations by policy, e.g. other networks' subnets
 	// (networks are isolated). Nil denies nothing.
 	Deny func(netip.Addr) bool
@@ -113,6 +117,17 @@ func (n *NAT) target(dst netip.AddrPort) (netip.AddrPort, bool) {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), true
 	}
 	a := dst.Addr()
+	if a.Is6() {
+		if n.cfg.Gateway6.IsValid() && a == n.cfg.Gateway6 {
+			if !n.cfg.AllowHostLoopback {
+				return netip.AddrPort{}, false
+			}
+			return netip.AddrPortFrom(netip.IPv6Loopback(), dst.Port()), true
+		}
+		if a.IsLinkLocalUnicast() || (n.cfg.Subnet6.IsValid() && n.cfg.Subnet6.Contains(a)) {
+			return netip.AddrPort{}, false
+		}
+	}
 	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || (n.cfg.Subnet.IsValid() && n.cfg.Subnet.Contains(a)) ||
 		(n.cfg.Deny != nil && n.cfg.Deny(a)) {
 		return netip.AddrPort{}, false
@@ -163,6 +178,10 @@ func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
 	ip, _ := netip.AddrFromSlice(a.AsSlice())
 	return netip.AddrPortFrom(ip.Unmap(), port)
 }
+
+// DropPing counts an echo request the gateway dropped without trying
+// (IPv6 echo to outside addresses: not forwarded).
+func (n *NAT) DropPing() { n.ping.dropped.Add(1) }
 
 // HostLoopbackAllowed reports whether connections to the gateway address
 // reach the host's loopback.

@@ -59,6 +59,9 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 	cfg := NetConfig{Prefix: a.Network, Gateway: a.Gateway, DNS: a.DNS, Guest: a.Guest, DHCPStart: a.DHCPStart, DHCPEnd: a.DHCPEnd,
 		MTU: o.MTU, DisableHostLoopback: o.DisableHostLoopback, DisableDNS: o.DisableDNS, ResolvConf: o.ResolvConf,
 		Pcap: o.Pcap, OutboundAddr: o.OutboundAddr, Log: log}
+	if o.EnableIPv6 {
+		cfg.Prefix6, cfg.Gateway6, cfg.DNS6, cfg.OutboundAddr6 = a.Network6, a.Gateway6, a.DNS6, o.OutboundAddr6
+	}
 	if o.Configure {
 		cfg.GuestMAC = h.agent.TapInfo().MAC
 	}

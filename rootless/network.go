@@ -38,7 +38,14 @@ type NetConfig struct {
 	Pcap string
 	// OutboundAddr, when valid, is the source of outbound connections.
 	OutboundAddr netip.Addr
-	Log          *slog.Logger
+	// Prefix6, when valid, turns IPv6 on (-6): fd00::/64, with Gateway6
+	// (fd00::2, also the alias of the host's [::1]) and DNS6 (fd00::3);
+	// the guest configures itself from the gateway's router
+	// advertisements. OutboundAddr6, when valid, is the source of IPv6
+	// outbound connections.
+	Prefix6                       netip.Prefix
+	Gateway6, DNS6, OutboundAddr6 netip.Addr
+	Log                           *slog.Logger
 }
 
 // Network is a running rootless network: one switch with the namespace's
@@ -67,8 +74,11 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 	rand.Read(mac)
 	mac[0] = mac[0]&0xfe | 0x02
 	gcfg := gateway.Config{Subnet: cfg.Prefix, Address: cfg.Gateway, MAC: mac, MTU: cfg.MTU,
-		NAT:                     nat.Config{AllowHostLoopback: !cfg.DisableHostLoopback, Dial: outboundDialer(cfg.OutboundAddr), Log: cfg.Log},
+		NAT:                     nat.Config{AllowHostLoopback: !cfg.DisableHostLoopback, Dial: outboundDialer(cfg.OutboundAddr, cfg.OutboundAddr6), Log: cfg.Log},
 		UnreachableHostLoopback: cfg.DisableHostLoopback, Log: cfg.Log}
+	if cfg.Prefix6.IsValid() {
+		gcfg.Subnet6, gcfg.Address6 = cfg.Prefix6, cfg.Gateway6
+	}
 	static := func(m net.HardwareAddr) (netip.Addr, bool) {
 		return cfg.Guest, cfg.GuestMAC != nil && m.String() == cfg.GuestMAC.String()
 	}
@@ -89,6 +99,9 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 		}
 		n.dns = dns.New(dns.Config{Upstreams: ups, Log: cfg.Log})
 		gcfg.DNS, gcfg.DNSAddress = n.dns, cfg.DNS
+		if cfg.Prefix6.IsValid() {
+			gcfg.DNSAddress6 = cfg.DNS6
+		}
 	}
 	if n.gw, err = gateway.New(gcfg); err != nil {
 		n.Close()
@@ -151,11 +164,24 @@ func (n *Network) Close() {
 	}
 }
 
-// outboundDialer binds outbound connections to addr when it is valid.
-func outboundDialer(addr netip.Addr) func(ctx context.Context, network, address string) (net.Conn, error) {
-	if !addr.IsValid() {
+// outboundDialer binds outbound connections to addr4 (IPv4 destinations)
+// or addr6 (IPv6 destinations) when they are valid.
+func outboundDialer(addr4, addr6 netip.Addr) func(ctx context.Context, network, address string) (net.Conn, error) {
+	if !addr4.IsValid() && !addr6.IsValid() {
 		return nil
 	}
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr.AsSlice()}, KeepAlive: 30 * time.Second}
-	return d.DialContext
+	plain := &net.Dialer{KeepAlive: 30 * time.Second}
+	d4, d6 := plain, plain
+	if addr4.IsValid() {
+		d4 = &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr4.AsSlice()}, KeepAlive: 30 * time.Second}
+	}
+	if addr6.IsValid() {
+		d6 = &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr6.AsSlice()}, KeepAlive: 30 * time.Second}
+	}
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Unmap().Is6() {
+			return d6.DialContext(ctx, network, address)
+		}
+		return d4.DialContext(ctx, network, address)
+	}
 }

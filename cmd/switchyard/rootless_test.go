@@ -394,3 +394,70 @@ func TestRootlessPcap(t *testing.T) {
 		t.Fatalf("slirp4netns --pcap: ICMP on %v", seen)
 	}
 }
+
+// TestSlirp4netnsIPv6: with -6 the guest configures fd00::/64 by SLAAC
+// from the gateway's router advertisements, pings fd00::2, resolves at
+// fd00::3 and reaches the host's [::1] through [fd00::2].
+func TestSlirp4netnsIPv6(t *testing.T) {
+	nstest.RequireNetAdmin(t)
+	who := runAs{name: "root", binary: binary}
+	host, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback on the host: %v", err)
+	}
+	defer host.Close()
+	go func() {
+		for {
+			c, err := host.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("host6"))
+			c.Close()
+		}
+	}()
+	hostPort := strconv.Itoa(host.Addr().(*net.TCPAddr).Port)
+	pid := userNetns(t, who)
+	readyR, readyW, _ := os.Pipe()
+	c := who.cmd(who.binary, "slirp4netns", "-c", "-6", "-r", "3", strconv.Itoa(pid), "tap0")
+	c.ExtraFiles = []*os.File{readyW}
+	c.Env = append(os.Environ(), "SWITCHYARD_RESOLV_CONF="+fakeResolver(t))
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	readyW.Close()
+	defer func() { c.Process.Kill(); c.Wait() }()
+	ready := make([]byte, 8)
+	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, _ := readyR.Read(ready); string(ready[:n]) != "1" {
+		t.Fatalf("ready fd gave %q; stderr: %s", ready[:n], stderr.String())
+	}
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		addr, _ = who.inNs(pid, "ip", "-6", "-o", "addr", "show", "dev", "tap0", "scope", "global")
+		if strings.Contains(addr, "inet6 fd00::") && !strings.Contains(addr, "tentative") {
+			break
+		}
+	}
+	if !strings.Contains(addr, "inet6 fd00::") || strings.Contains(addr, "tentative") {
+		route, _ := who.inNs(pid, "ip", "-6", "route")
+		t.Fatalf("no SLAAC address on tap0: %q; routes: %s; stderr: %s", addr, route, stderr.String())
+	}
+	if route, _ := who.inNs(pid, "ip", "-6", "route"); !strings.Contains(route, "default via fe80::") {
+		t.Fatalf("no default route from the RA: %s", route)
+	}
+	if out, err := who.inNs(pid, "ping", "-6", "-c", "1", "-W", "2", "fd00::2"); err != nil {
+		t.Fatalf("ping -6 fd00::2: %v %s", err, out)
+	}
+	if out, err := who.inNs(pid, "busybox", "nc", "-w", "2", "fd00::2", hostPort); err != nil || out != "host6" {
+		t.Fatalf("host loopback over IPv6: %q %v", out, err)
+	}
+	if out, err := who.inNs(pid, "busybox", "nslookup", "host.test", "fd00::3"); err != nil || !strings.Contains(out, "192.0.2.1") {
+		t.Fatalf("DNS at fd00::3: %v\n%s", err, out)
+	}
+	if !strings.Contains(stdout.String(), "WARNING: Support for IPv6 is experimental") {
+		t.Fatalf("stdout %q lacks slirp4netns's IPv6 warning", stdout.String())
+	}
+}
