@@ -138,14 +138,18 @@ func (rep *Report) TargetsMarkdown() string {
 }
 
 // TableMarkdown returns the part of the report meant for pasting into a
-// README: the table (with its error notes) and the targets, introduced by
-// a plain line rather than a heading so that it fits under any heading
-// level. It has no title; Markdown starts with exactly this text.
+// README: the table (with its error notes, after the Caption line if
+// any) and the targets, introduced by a plain line rather than a heading
+// so that it fits under any heading level. It has no title; Markdown
+// starts with exactly this text.
 func (rep *Report) TableMarkdown() string {
 	var b strings.Builder
+	if rep.Caption != "" {
+		b.WriteString(rep.Caption + "\n\n")
+	}
 	b.WriteString(rep.Table())
 	b.WriteString("\n")
-	for _, extra := range []string{rep.captureTable(), rep.memoryTable()} {
+	for _, extra := range []string{rep.captureTable(), rep.memoryTable(), rep.portForwardTable()} {
 		if extra != "" {
 			b.WriteString(extra + "\n")
 		}
@@ -181,7 +185,7 @@ func (rep *Report) title() string {
 // Markdown returns the whole report as written to <benchmark>.md:
 // TableMarkdown followed by a paragraph on the run conditions and the
 // report's Notes. It has no title line, so that the file starts with the
-// table.
+// table (or its Caption).
 func (rep *Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString(rep.TableMarkdown())

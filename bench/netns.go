@@ -26,8 +26,13 @@ func nsName(tag string) string {
 	return fmt.Sprintf("%s%d-%s", nsPrefix, os.Getpid(), tag)
 }
 
-// inNetns prefixes argv so that it runs inside the named namespace.
+// inNetns prefixes argv so that it runs inside the named namespace; ""
+// means the caller's namespace (a client dialing a port forwarded on the
+// host's loopback), where argv runs as it is.
 func inNetns(ns string, argv ...string) []string {
+	if ns == "" {
+		return argv
+	}
 	return append([]string{"ip", "netns", "exec", ns}, argv...)
 }
 

@@ -47,6 +47,13 @@ type Report struct {
 	TargetMTUs []int `json:"target_mtus,omitempty"`
 	// Memory is the proxy benchmark's memory comparison.
 	Memory *ProxyMemory `json:"memory,omitempty"`
+	// Caption, when set, introduces the rows' table in the markdown
+	// (reports with a second table, such as PortForward).
+	Caption string `json:"caption,omitempty"`
+	// PortForward is the rootless benchmark's second table: traffic from
+	// the host into a namespace through a port forward, with ratios
+	// against its own reference.
+	PortForward *PortForward `json:"port_forward,omitempty"`
 	// Notes are sentences appended to the markdown report: how the
 	// topologies were built, caveats, figures measured elsewhere.
 	Notes []string `json:"notes,omitempty"`
@@ -200,8 +207,12 @@ func (rep *Report) targetMTUs() []int {
 }
 
 // ComputeRatios fills every Row's Ratios against the reference topology
-// (Reference, else ReferenceTopology) at the same MTU.
+// (Reference, else ReferenceTopology) at the same MTU, and those of the
+// PortForward rows against PortForward.Reference.
 func (rep *Report) ComputeRatios() {
+	if rep.PortForward != nil {
+		rep.PortForward.report().ComputeRatios()
+	}
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
 		ref := rep.Find(rep.reference(), r.MTU)

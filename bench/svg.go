@@ -63,6 +63,7 @@ var topologyColors = map[string]string{
 	"vde_switch":     "#e15759",
 	"switchyard-nat": "#4e79a7",
 	"slirp4netns":    "#e15759",
+	TopologyPasta:    "#f28e2b",
 	CaptureNone:      "#59a14f",
 	CaptureFile:      "#4e79a7",
 	CaptureFilter:    "#76b7b2",
@@ -89,10 +90,51 @@ const (
 	svgFontFace = "font-family=\"sans-serif\""
 )
 
+// svgPanel is one panel of the chart: a metric of a report's rows over
+// some topologies and MTUs.
+type svgPanel struct {
+	m     chartMetric
+	rep   *Report
+	topos []string
+	mtus  []int
+}
+
+// panels returns the chart's panels: the report's metrics, then the
+// memory comparison and the port-forward section's metrics when present.
+func (rep *Report) panels() []svgPanel {
+	topos, mtus := rep.axes()
+	var ps []svgPanel
+	for _, m := range rep.metrics() {
+		ps = append(ps, svgPanel{m, rep, topos, mtus})
+	}
+	if memRep := rep.memoryChart(); memRep != nil {
+		m := memoryMetric
+		m.group = func(int) string { return fmt.Sprintf("%d mappings", rep.Memory.Mappings) }
+		memTopos, _ := memRep.axes()
+		ps = append(ps, svgPanel{m, memRep, memTopos, []int{0}})
+	}
+	if pf := rep.PortForward; pf != nil {
+		fwd := pf.report()
+		fwdTopos, fwdMTUs := fwd.axes()
+		for _, m := range portForwardMetrics {
+			ps = append(ps, svgPanel{m, fwd, fwdTopos, fwdMTUs})
+		}
+	}
+	return ps
+}
+
 // SVG returns a grouped bar chart of the report: one panel per metric,
 // a group of bars per MTU, one bar per topology.
 func (rep *Report) SVG() string {
-	topos, mtus := rep.axes()
+	panels := rep.panels()
+	var topos []string
+	for _, p := range panels {
+		for _, t := range p.topos {
+			if !slices.Contains(topos, t) {
+				topos = append(topos, t)
+			}
+		}
+	}
 	colors := map[string]string{}
 	next := 0
 	for _, t := range topos {
@@ -103,13 +145,7 @@ func (rep *Report) SVG() string {
 			next++
 		}
 	}
-	metrics := rep.metrics()
-	memRep := rep.memoryChart()
-	panels := len(metrics)
-	if memRep != nil {
-		panels++
-	}
-	rowsN := (panels + 1) / 2
+	rowsN := (len(panels) + 1) / 2
 	height := headerH + rowsN*(panelH+panelGap)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="12">`+"\n",
@@ -125,19 +161,10 @@ func (rep *Report) SVG() string {
 		fmt.Fprintf(&b, `<text x="%d" y="54">%s</text>`+"\n", x+20, html.EscapeString(t))
 		x += 40 + 8*len(t)
 	}
-	for i, m := range metrics {
+	for i, p := range panels {
 		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
 		py := headerH + (i/2)*(panelH+panelGap)
-		rep.panel(&b, m, px, py, topos, mtus, colors)
-	}
-	if memRep != nil {
-		i := len(metrics)
-		px := panelGap/2 + (i%2)*(panelW+panelGap/2)
-		py := headerH + (i/2)*(panelH+panelGap)
-		m := memoryMetric
-		m.group = func(int) string { return fmt.Sprintf("%d mappings", rep.Memory.Mappings) }
-		memTopos, _ := memRep.axes()
-		memRep.panel(&b, m, px, py, memTopos, []int{0}, colors)
+		p.rep.panel(&b, p.m, px, py, p.topos, p.mtus, colors)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()

@@ -20,7 +20,7 @@ import (
 
 // benchUsage is the overview printed by `switchyard bench` and
 // `switchyard bench --help`, followed by each benchmark's flags.
-const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy [flags]
+const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless [flags]
 
   switch   TCP bulk throughput (iperf3), 64-byte request/response latency and
            connect/request/close rate between two network namespaces connected
@@ -32,9 +32,11 @@ const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy [flags]
   proxy    A published port (TCP and UDP) through switchyard's userspace and
            kernel paths, docker-proxy and kernel DNAT; memory of 1000
            mappings against 1000 docker-proxy processes.
+  rootless A rootless namespace through 'switchyard slirp4netns', slirp4netns
+           and pasta: namespace -> host traffic and a port forward into it.
 
-All need root and iperf3 (and vde_switch, slirp4netns or docker-proxy) and write
-<benchmark>.md, .svg and .json to --out.
+All need root and iperf3 (and vde_switch, slirp4netns, docker-proxy or
+pasta) and write <benchmark>.md, .svg and .json to --out.
 `
 
 // benchSwitchUsage is the help text of `switchyard bench switch`.
@@ -70,6 +72,7 @@ func benchOverview(w io.Writer) {
 	fmt.Fprint(w, "\nnat flags:\n"+benchNATFlags(new(benchNATOpts)).FlagUsages())
 	fmt.Fprint(w, "\ncapture flags:\n"+benchCaptureFlags(new(benchCaptureOpts)).FlagUsages())
 	fmt.Fprint(w, "\nproxy flags:\n"+benchProxyFlags(new(benchProxyOpts)).FlagUsages())
+	fmt.Fprint(w, "\nrootless flags:\n"+benchRootlessFlags(new(benchRootlessOpts)).FlagUsages())
 }
 
 // benchMain runs `switchyard bench ...`; args follow "bench". It returns
@@ -88,13 +91,15 @@ func benchMain(args []string, log *slog.Logger) int {
 		return benchCapture(args[1:], log)
 	case "proxy":
 		return benchProxy(args[1:], log)
+	case "rootless":
+		return benchRootless(args[1:], log)
 	case "peer":
 		return benchPeer(args[1:], log)
 	case "-h", "--help", "help":
 		benchOverview(os.Stdout)
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\" or \"proxy\")\n", args[0])
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\", \"proxy\" or \"rootless\")\n", args[0])
 	return 2
 }
 

@@ -14,9 +14,13 @@ func TestBenchCLI(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"bench"}, 2, "", "proxy flags:"},
-		{[]string{"bench", "--help"}, 0, "switch|nat|capture|proxy", ""},
-		{[]string{"bench", "frobnicate"}, 2, "", `want "switch", "nat", "capture" or "proxy"`},
+		{[]string{"bench"}, 2, "", "rootless flags:"},
+		{[]string{"bench", "--help"}, 0, "switch|nat|capture|proxy|rootless", ""},
+		{[]string{"bench", "frobnicate"}, 2, "", `want "switch", "nat", "capture", "proxy" or "rootless"`},
+		{[]string{"bench", "rootless", "--help"}, 0, "Usage: switchyard bench rootless", ""},
+		{[]string{"bench", "rootless", "--bogus"}, 2, "", "switchyard bench rootless: unknown flag: --bogus"},
+		{[]string{"bench", "rootless", "--mtu", "big"}, 2, "", "invalid argument"},
+		{[]string{"bench", "rootless", "extra"}, 2, "", `unexpected arguments ["extra"]`},
 		{[]string{"bench", "proxy", "--help"}, 0, "Usage: switchyard bench proxy", ""},
 		{[]string{"bench", "proxy", "--mappings", "-1"}, 2, "", "--mappings must not be negative"},
 		{[]string{"bench", "proxy", "--bogus"}, 2, "", "switchyard bench proxy: unknown flag: --bogus"},
@@ -37,6 +41,12 @@ func TestBenchCLI(t *testing.T) {
 	for _, flag := range []string{"--out", "--duration", "--mtu", "--filter", "host 192.0.2.99"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("bench capture --help lacks %q:\n%s", flag, stdout)
+		}
+	}
+	stdout, _, _ = sy(t, "bench", "rootless", "--help")
+	for _, flag := range []string{"--out", "--duration", "--mtu", "1500,65520", "--topology", "--pasta", "--slirp4netns"} {
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("bench rootless --help lacks %q:\n%s", flag, stdout)
 		}
 	}
 	stdout, _, _ = sy(t, "bench", "proxy", "--help")
