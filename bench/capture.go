@@ -76,20 +76,9 @@ type CaptureConfig struct {
 
 // withDefaults validates cfg and fills in defaults.
 func (cfg CaptureConfig) withDefaults() (CaptureConfig, error) {
-	if cfg.Binary == "" {
-		return cfg, errors.New("bench capture: no switchyard binary")
-	}
-	if cfg.OutDir == "" {
-		cfg.OutDir = "bench-out"
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 5 * time.Second
-	}
-	if cfg.MTU == 0 {
-		cfg.MTU = 1500
-	}
-	if cfg.MTU < 576 || cfg.MTU > 65000 {
-		return cfg, fmt.Errorf("bench capture: MTU %d out of range 576..65000", cfg.MTU)
+	c := common{name: "bench capture", binary: cfg.Binary, outDir: &cfg.OutDir, dur: &cfg.Duration}
+	if err := c.fillOne(&cfg.MTU, 65000); err != nil {
+		return cfg, err
 	}
 	if cfg.Filter == "" {
 		cfg.Filter = CaptureNoMatchFilter

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -62,22 +61,9 @@ type NATConfig struct {
 
 // withDefaults validates cfg and fills in defaults.
 func (cfg NATConfig) withDefaults() (NATConfig, error) {
-	if cfg.Binary == "" {
-		return cfg, errors.New("bench nat: no switchyard binary")
-	}
-	if cfg.OutDir == "" {
-		cfg.OutDir = "bench-out"
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 5 * time.Second
-	}
-	if len(cfg.MTUs) == 0 {
-		cfg.MTUs = []int{1500, 65520}
-	}
-	for _, m := range cfg.MTUs {
-		if m < 576 || m > NATMaxMTU {
-			return cfg, fmt.Errorf("bench nat: MTU %d out of range 576..%d", m, NATMaxMTU)
-		}
+	c := common{"bench nat", cfg.Binary, &cfg.OutDir, &cfg.Duration, &cfg.MTUs}
+	if err := c.fill([]int{1500, NATMaxMTU}, NATMaxMTU); err != nil {
+		return cfg, err
 	}
 	if len(cfg.Topologies) == 0 {
 		cfg.Topologies = []string{TopologySwitchyardNAT, TopologySlirp}

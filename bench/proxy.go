@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -120,20 +119,9 @@ type ProxyConfig struct {
 
 // withDefaults validates cfg and fills in defaults.
 func (cfg ProxyConfig) withDefaults() (ProxyConfig, error) {
-	if cfg.Binary == "" {
-		return cfg, errors.New("bench proxy: no switchyard binary")
-	}
-	if cfg.OutDir == "" {
-		cfg.OutDir = "bench-out"
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 5 * time.Second
-	}
-	if cfg.MTU == 0 {
-		cfg.MTU = 1500
-	}
-	if cfg.MTU < 576 || cfg.MTU > 65000 {
-		return cfg, fmt.Errorf("bench proxy: MTU %d out of range 576..65000", cfg.MTU)
+	c := common{name: "bench proxy", binary: cfg.Binary, outDir: &cfg.OutDir, dur: &cfg.Duration}
+	if err := c.fillOne(&cfg.MTU, 65000); err != nil {
+		return cfg, err
 	}
 	if cfg.Mappings == 0 {
 		cfg.Mappings = 1000

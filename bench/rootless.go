@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -94,22 +93,9 @@ var rootlessTopologies = []string{TopologySwitchyard, TopologySlirp, TopologyPas
 
 // withDefaults validates cfg and fills in defaults.
 func (cfg RootlessConfig) withDefaults() (RootlessConfig, error) {
-	if cfg.Binary == "" {
-		return cfg, errors.New("bench rootless: no switchyard binary")
-	}
-	if cfg.OutDir == "" {
-		cfg.OutDir = "bench-out"
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 5 * time.Second
-	}
-	if len(cfg.MTUs) == 0 {
-		cfg.MTUs = []int{1500, 65520}
-	}
-	for _, m := range cfg.MTUs {
-		if m < 576 || m > NATMaxMTU {
-			return cfg, fmt.Errorf("bench rootless: MTU %d out of range 576..%d", m, NATMaxMTU)
-		}
+	c := common{"bench rootless", cfg.Binary, &cfg.OutDir, &cfg.Duration, &cfg.MTUs}
+	if err := c.fill([]int{1500, NATMaxMTU}, NATMaxMTU); err != nil {
+		return cfg, err
 	}
 	if len(cfg.Topologies) == 0 {
 		cfg.Topologies = slices.Clone(rootlessTopologies)

@@ -55,22 +55,9 @@ var switchSubnets = map[string]netip.Prefix{
 
 // withDefaults validates cfg and fills in defaults.
 func (cfg SwitchConfig) withDefaults() (SwitchConfig, error) {
-	if cfg.Binary == "" {
-		return cfg, errors.New("bench switch: no switchyard binary")
-	}
-	if cfg.OutDir == "" {
-		cfg.OutDir = "bench-out"
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 5 * time.Second
-	}
-	if len(cfg.MTUs) == 0 {
-		cfg.MTUs = []int{1500, 9000}
-	}
-	for _, m := range cfg.MTUs {
-		if m < 576 || m > 65000 {
-			return cfg, fmt.Errorf("bench switch: MTU %d out of range 576..65000", m)
-		}
+	c := common{"bench switch", cfg.Binary, &cfg.OutDir, &cfg.Duration, &cfg.MTUs}
+	if err := c.fill([]int{1500, 9000}, 65000); err != nil {
+		return cfg, err
 	}
 	if len(cfg.Topologies) == 0 {
 		cfg.Topologies = []string{TopologySwitchyard, TopologyBridge, TopologyVDE}
