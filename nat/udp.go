@@ -31,7 +31,9 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 	if !n.table.add(f) {
 		return false
 	}
-	host, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
+	// The same dialer as TCP, so an outbound source address applies to UDP
+	// too; a UDP "dial" only binds and connects, it never blocks.
+	host, err := n.cfg.Dial(n.ctx, "udp", target.String())
 	if err != nil {
 		n.table.failed.Add(1)
 		n.table.remove(f)
@@ -64,7 +66,7 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 
 // relayUDP moves datagrams both ways; the flow ends when neither side has
 // sent anything for UDPIdle, or on an error.
-func (n *NAT) relayUDP(guest *gonet.UDPConn, host *net.UDPConn, f *Flow) {
+func (n *NAT) relayUDP(guest *gonet.UDPConn, host net.Conn, f *Flow) {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	idle := n.cfg.UDPIdle

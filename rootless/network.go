@@ -164,24 +164,25 @@ func (n *Network) Close() {
 	}
 }
 
-// outboundDialer binds outbound connections to addr4 (IPv4 destinations)
+// outboundDialer binds outbound TCP and UDP to addr4 (IPv4 destinations)
 // or addr6 (IPv6 destinations) when they are valid.
 func outboundDialer(addr4, addr6 netip.Addr) func(ctx context.Context, network, address string) (net.Conn, error) {
 	if !addr4.IsValid() && !addr6.IsValid() {
 		return nil
 	}
-	plain := &net.Dialer{KeepAlive: 30 * time.Second}
-	d4, d6 := plain, plain
-	if addr4.IsValid() {
-		d4 = &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr4.AsSlice()}, KeepAlive: 30 * time.Second}
-	}
-	if addr6.IsValid() {
-		d6 = &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr6.AsSlice()}, KeepAlive: 30 * time.Second}
-	}
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		src := addr4
 		if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Unmap().Is6() {
-			return d6.DialContext(ctx, network, address)
+			src = addr6
 		}
-		return d4.DialContext(ctx, network, address)
+		d := &net.Dialer{KeepAlive: 30 * time.Second}
+		if src.IsValid() {
+			if network == "udp" {
+				d.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
+			} else {
+				d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+			}
+		}
+		return d.DialContext(ctx, network, address)
 	}
 }
