@@ -105,43 +105,35 @@ func benchMain(args []string, log *slog.Logger) int {
 
 // benchSwitchOpts are the flags of `switchyard bench switch`.
 type benchSwitchOpts struct {
-	out          string
-	duration     time.Duration
-	mtus         []int
-	topologies   []string
-	rrIterations int
+	benchCommonOpts
+	mtus       []int
+	topologies []string
 }
 
 // benchSwitchFlags declares the flags of `switchyard bench switch`.
 func benchSwitchFlags(o *benchSwitchOpts) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bench switch", pflag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "bench-out", "directory for switch.md, switch.svg and switch.json")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	o.register(fs, "switch", "bulk, rr and crr")
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, 9000}, "MTUs to measure at")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard, kernel-bridge, vde_switch; default all)")
-	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchSwitchUsage+fs.FlagUsages()) }
 	return fs
 }
 
 // benchNATOpts are the flags of `switchyard bench nat`.
 type benchNATOpts struct {
-	out          string
-	duration     time.Duration
-	mtus         []int
-	topologies   []string
-	rrIterations int
-	noReverse    bool
+	benchCommonOpts
+	mtus       []int
+	topologies []string
+	noReverse  bool
 }
 
 // benchNATFlags declares the flags of `switchyard bench nat`.
 func benchNATFlags(o *benchNATOpts) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bench nat", pflag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "bench-out", "directory for nat.md, nat.svg and nat.json")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	o.register(fs, "nat", "bulk, rr and crr")
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, bench.NATMaxMTU}, "MTUs to measure at (576-65520)")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard-nat, slirp4netns; default both)")
-	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
 	fs.BoolVar(&o.noReverse, "no-reverse", false, "skip the reverse (server to endpoint) bulk transfer")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchNATUsage+fs.FlagUsages()) }
 	return fs

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -31,21 +30,17 @@ Flags:
 
 // benchCaptureOpts are the flags of `switchyard bench capture`.
 type benchCaptureOpts struct {
-	out          string
-	duration     time.Duration
-	mtu          int
-	filter       string
-	rrIterations int
+	benchCommonOpts
+	mtu    int
+	filter string
 }
 
 // benchCaptureFlags declares the flags of `switchyard bench capture`.
 func benchCaptureFlags(o *benchCaptureOpts) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bench capture", pflag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "bench-out", "directory for capture.md, capture.svg and capture.json")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	o.register(fs, "capture", "bulk, rr and crr")
 	fs.IntVar(&o.mtu, "mtu", 1500, "MTU of the network and endpoints (576-65000)")
 	fs.StringVar(&o.filter, "filter", bench.CaptureNoMatchFilter, "filter of the non-matching capture (must match none of the traffic)")
-	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchCaptureUsage+fs.FlagUsages()) }
 	return fs
 }

@@ -33,23 +33,19 @@ Flags:
 
 // benchProxyOpts are the flags of `switchyard bench proxy`.
 type benchProxyOpts struct {
-	out          string
-	duration     time.Duration
-	mappings     int
-	startLimit   time.Duration
-	dockerProxy  string
-	rrIterations int
+	benchCommonOpts
+	mappings    int
+	startLimit  time.Duration
+	dockerProxy string
 }
 
 // benchProxyFlags declares the flags of `switchyard bench proxy`.
 func benchProxyFlags(o *benchProxyOpts) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bench proxy", pflag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "bench-out", "directory for proxy.md, proxy.svg and proxy.json")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr, crr and UDP rr run")
+	o.register(fs, "proxy", "bulk, rr, crr and UDP rr")
 	fs.IntVar(&o.mappings, "mappings", 1000, "port mappings of the memory comparison (0: skip it)")
 	fs.DurationVar(&o.startLimit, "start-limit", time.Minute, "stop starting docker-proxy processes after this long and extrapolate")
 	fs.StringVar(&o.dockerProxy, "docker-proxy", bench.DefaultDockerProxy, "the reference docker-proxy")
-	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchProxyUsage+fs.FlagUsages()) }
 	return fs
 }

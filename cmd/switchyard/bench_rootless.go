@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -35,24 +34,20 @@ Flags:
 
 // benchRootlessOpts are the flags of `switchyard bench rootless`.
 type benchRootlessOpts struct {
-	out          string
-	duration     time.Duration
-	mtus         []int
-	topologies   []string
-	rrIterations int
-	noReverse    bool
-	slirp4netns  string
-	pasta        string
+	benchCommonOpts
+	mtus        []int
+	topologies  []string
+	noReverse   bool
+	slirp4netns string
+	pasta       string
 }
 
 // benchRootlessFlags declares the flags of `switchyard bench rootless`.
 func benchRootlessFlags(o *benchRootlessOpts) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bench rootless", pflag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "bench-out", "directory for rootless.md, rootless.svg and rootless.json")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each bulk, rr and crr run")
+	o.register(fs, "rootless", "bulk, rr and crr")
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, bench.NATMaxMTU}, "MTUs to measure at (576-65520)")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard, slirp4netns, pasta; default all)")
-	fs.IntVar(&o.rrIterations, "rr-iterations", 0, "also stop each rr run after this many exchanges (0: duration only)")
 	fs.BoolVar(&o.noReverse, "no-reverse", false, "skip the reverse (host to namespace) bulk transfer of namespace -> host")
 	fs.StringVar(&o.slirp4netns, "slirp4netns", "slirp4netns", "the reference slirp4netns")
 	fs.StringVar(&o.pasta, "pasta", "pasta", "the reference pasta")
