@@ -255,7 +255,7 @@ func TestTCPConnLimit(t *testing.T) {
 }
 
 func TestForwardLimit(t *testing.T) {
-	ts := startServer(t, Config{MaxForwards: 1, Upstreams: []string{blackhole(t)}, Timeout: time.Second})
+	ts := startServer(t, Config{MaxForwards: 1, Upstreams: []string{blackhole(t)}, Timeout: 3 * time.Second})
 	c, err := net.Dial("udp", ts.udp)
 	if err != nil {
 		t.Fatal(err)
@@ -266,10 +266,15 @@ func TestForwardLimit(t *testing.T) {
 	if _, err := c.Write(packQuery(t, 1, "slow.example.")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); ts.Stats().Forwarded == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first query was never forwarded")
+		}
+	}
 	start := time.Now()
 	r := ask(t, "udp", ts.udp, "second.example.", mdns.TypeA)
-	if r.Rcode != mdns.RcodeServerFailure || time.Since(start) > 500*time.Millisecond {
+	// Well before the upstream timeout (3 s) the second query is refused.
+	if r.Rcode != mdns.RcodeServerFailure || time.Since(start) > 1500*time.Millisecond {
 		t.Errorf("got %s after %v, want an immediate SERVFAIL", mdns.RcodeToString[r.Rcode], time.Since(start))
 	}
 	if st := ts.Stats(); st.Overloaded != 1 {

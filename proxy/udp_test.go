@@ -36,7 +36,12 @@ func TestUDPEcho(t *testing.T) {
 					t.Fatalf("reply from %v, want %v", from, to)
 				}
 			}
-			waitFor(t, "the last reply's count", func() bool { return info(t, p, id).Stats.DatagramsOut == 3 })
+			// Counters are bumped after each send returns, so the echo
+			// can reach the client before its datagram is counted.
+			waitFor(t, "the last datagram's counts", func() bool {
+				s := info(t, p, id).Stats
+				return s.DatagramsIn == 3 && s.DatagramsOut == 3
+			})
 			s := info(t, p, id).Stats
 			want := uint64(8 + len(big))
 			if s.Accepted != 1 || s.Active != 1 || s.DatagramsIn != 3 || s.DatagramsOut != 3 || s.BytesIn != want || s.BytesOut != want {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ func cmdCapture(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The daemon answers once the capture is registered: from here on
+	// no frame is missed. tcpdump says the same on stderr.
+	fmt.Fprintf(stderr, "listening on network %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
+		cmp.Or(req.Network, "default"), cmp.Or(req.Snaplen, 262144))
 	end, err := copyCapture(capture.NewStreamReader(body), sink)
 	if cerr := closeSink(end.Dropped); err == nil {
 		err = cerr

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
@@ -23,19 +24,32 @@ import (
 func captureRun(t *testing.T, sock string, traffic func(), args ...string) (string, string) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"capture", sock}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the capture is registered
-	traffic()
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("capture: %v\n%s", err, errb.String())
+	// "listening on" is printed once the daemon has registered the
+	// capture: traffic from then on is seen.
+	errr := bufio.NewReader(errPipe)
+	first, err := errr.ReadString('\n')
+	if !strings.HasPrefix(first, "listening on network ") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("capture's first line %q (%v); want \"listening on network ...\"", first, err)
 	}
-	return out.String(), errb.String()
+	traffic()
+	time.Sleep(500 * time.Millisecond) // the last frames reach the client
+	cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := io.ReadAll(errr)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("capture: %v\n%s%s", err, first, rest)
+	}
+	return out.String(), first + string(rest)
 }
 
 func TestCaptureShowsPortsInOrder(t *testing.T) {
