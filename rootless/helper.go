@@ -70,7 +70,7 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 		h.Close()
 		return nil, err
 	}
-	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{h.agent}}, log)
+	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{a: h.agent, gateway: a.Gateway}}, log)
 	h.fwd = NewHostFwdTable(h.openForward)
 	if o.APISocket != "" {
 		if err := h.serveAPI(a.Guest); err != nil {
@@ -167,12 +167,31 @@ func (h *Helper) Close() {
 }
 
 // agentDialer dials guests from inside the namespace for the proxy.
-type agentDialer struct{ a *nsjoin.Agent }
-
-func (d agentDialer) DialTCP(ctx context.Context, _, dst netip.AddrPort) (net.Conn, error) {
-	return d.a.DialTCP(ctx, dst)
+type agentDialer struct {
+	a       *nsjoin.Agent
+	gateway netip.Addr // what loopback clients appear as
 }
 
+// DialTCP dials dst from the client's address, as slirp4netns shows it:
+// the client's own address, or the gateway's for a client on the host's
+// loopback.
+func (d agentDialer) DialTCP(ctx context.Context, src, dst netip.AddrPort) (net.Conn, error) {
+	return d.a.DialTCPFrom(ctx, clientSource(src.Addr(), d.gateway), dst)
+}
+
+// DialUDP dials dst from the guest's own address: a UDP socket has no way
+// to make the guest's replies to a foreign address come back to it.
 func (d agentDialer) DialUDP(ctx context.Context, _, dst netip.AddrPort) (net.Conn, error) {
 	return d.a.DialUDP(ctx, dst)
+}
+
+// clientSource is the address a forwarded connection from client comes
+// from inside the namespace: the client's, but the gateway's in place of
+// a loopback address (as slirp4netns does).
+func clientSource(client, gateway netip.Addr) netip.Addr {
+	client = client.Unmap()
+	if client.IsLoopback() {
+		return gateway
+	}
+	return client
 }

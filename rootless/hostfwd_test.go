@@ -85,3 +85,20 @@ func TestHandleBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestClientSource(t *testing.T) {
+	gw := netip.MustParseAddr("10.0.2.2")
+	for _, tc := range []struct{ client, want string }{
+		{"127.0.0.1", "10.0.2.2"},
+		{"127.3.4.5", "10.0.2.2"},
+		{"::1", "10.0.2.2"},
+		{"::ffff:127.0.0.1", "10.0.2.2"},
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8::5", "2001:db8::5"},
+	} {
+		if got := clientSource(netip.MustParseAddr(tc.client), gw); got != netip.MustParseAddr(tc.want) {
+			t.Errorf("clientSource(%s) = %v, want %s", tc.client, got, tc.want)
+		}
+	}
+}

@@ -195,7 +195,15 @@ func TestSlirp4netnsDropIn(t *testing.T) {
 				t.Fatalf("DNS at 10.0.2.3: %v\n%s", err, out)
 			}
 			// API: a forward that dials the guest from inside the namespace.
-			go who.inNs(pid, "sh", "-c", "echo guest | timeout 5 busybox nc -l -p 8080")
+			// The guest sees a loopback client as the gateway, as with
+			// slirp4netns (a transparent socket inside the namespace).
+			want := "guest\n"
+			if _, err := exec.LookPath("socat"); err == nil {
+				want = "guest 10.0.2.2\n"
+				go who.inNs(pid, "socat", "-T5", "TCP-LISTEN:8080", "SYSTEM:echo guest $SOCAT_PEERADDR")
+			} else {
+				go who.inNs(pid, "sh", "-c", "echo guest | timeout 5 busybox nc -l -p 8080")
+			}
 			time.Sleep(300 * time.Millisecond)
 			reply := apiCall(t, sock, `{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":0,"guest_port":8080}}`)
 			if reply != `{"error":{"desc":"bad request: add_hostfwd: bad arguments.host_port"}}` && !strings.HasPrefix(reply, `{"return":{"id":`) {
@@ -205,7 +213,7 @@ func TestSlirp4netnsDropIn(t *testing.T) {
 			if r := apiCall(t, sock, `{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":`+port+`,"guest_port":8080}}`); !strings.HasPrefix(r, `{"return":{"id":`) {
 				t.Fatalf("add_hostfwd: %s", r)
 			}
-			if got := dialRead(t, "127.0.0.1:"+port); got != "guest\n" {
+			if got := dialRead(t, "127.0.0.1:"+port); got != want {
 				t.Fatalf("port forward read %q", got)
 			}
 			if r := apiCall(t, sock, `{"execute":"list_hostfwd"}`); !strings.Contains(r, `"guest_addr":"10.0.2.100","guest_port":8080`) {

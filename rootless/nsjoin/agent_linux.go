@@ -38,6 +38,7 @@ type Agent struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	srcWarn   sync.Once // the first dial that could not keep its source
 }
 
 // TapFile returns the TAP's descriptor as a non-blocking, pollable file
@@ -107,7 +108,7 @@ func (a *Agent) readLoop() {
 		ch := a.pending[r.ID]
 		delete(a.pending, r.ID)
 		a.mu.Unlock()
-		res := dialResult{fd: fd, err: r.remoteErr()}
+		res := dialResult{fd: fd, err: r.remoteErr(), lost: r.SrcLost}
 		if res.err == nil && fd < 0 {
 			res.err = errors.New("helper sent no descriptor")
 		}

@@ -140,6 +140,7 @@ func ChildMain(args []string) int {
 		return 1
 	}
 	s := server{conn: conn, cancels: make(map[uint64]context.CancelFunc)}
+	defer s.src.shutdown()
 	if err := s.serve(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", ChildCommand, err)
 		return 1
@@ -152,6 +153,7 @@ type server struct {
 	conn    *net.UnixConn
 	mu      sync.Mutex
 	cancels map[uint64]context.CancelFunc // dials in progress
+	src     srcKeeper                     // routing for dials that keep the client's address
 }
 
 // serve reads requests until the parent closes its end.
@@ -206,7 +208,7 @@ func (s *server) dial(ctx context.Context, req request) {
 		}
 		s.mu.Unlock()
 	}()
-	c, err := dialInside(ctx, req.Network, req.Addr)
+	c, lost, err := s.dialInside(ctx, req)
 	if err != nil {
 		_ = sendMsg(s.conn, errReply(req.ID, err), -1)
 		return
@@ -214,7 +216,7 @@ func (s *server) dial(ctx context.Context, req request) {
 	defer c.Close()
 	rc, err := c.(syscall.Conn).SyscallConn()
 	if err == nil {
-		cerr := rc.Control(func(fd uintptr) { err = sendMsg(s.conn, reply{ID: req.ID}, int(fd)) })
+		cerr := rc.Control(func(fd uintptr) { err = sendMsg(s.conn, reply{ID: req.ID, SrcLost: lost}, int(fd)) })
 		if cerr != nil {
 			err = cerr
 		}
@@ -225,14 +227,32 @@ func (s *server) dial(ctx context.Context, req request) {
 	}
 }
 
-// dialInside dials network ("tcp" or "udp") addr (a literal ip:port).
-func dialInside(ctx context.Context, network, addr string) (net.Conn, error) {
-	if network != "tcp" && network != "udp" {
-		return nil, fmt.Errorf("bad request: network %q", network)
+// dialInside dials req.Network ("tcp" or "udp") req.Addr (a literal
+// ip:port), from req.Src when it is set and can be kept; lost says why a
+// source asked for was not kept.
+func (s *server) dialInside(ctx context.Context, req request) (c net.Conn, lost string, err error) {
+	if req.Network != "tcp" && req.Network != "udp" {
+		return nil, "", fmt.Errorf("bad request: network %q", req.Network)
 	}
-	if _, err := netip.ParseAddrPort(addr); err != nil {
-		return nil, fmt.Errorf("bad request: %w", err)
+	dst, err := netip.ParseAddrPort(req.Addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("bad request: %w", err)
+	}
+	if req.Src != "" {
+		src, err := netip.ParseAddr(req.Src)
+		if err != nil {
+			return nil, "", fmt.Errorf("bad request: src: %w", err)
+		}
+		if lost = keepable(req.Network, src, dst.Addr()); lost == "" {
+			if err := s.src.ready(); err != nil {
+				lost = err.Error()
+			} else {
+				c, err := dialFrom(ctx, src, req.Addr)
+				return c, "", err
+			}
+		}
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
+	c, err = d.DialContext(ctx, req.Network, req.Addr)
+	return c, lost, err
 }

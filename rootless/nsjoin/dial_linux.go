@@ -15,25 +15,35 @@ const dialSlack = 250 * time.Millisecond
 
 // dialResult is a dial's reply as the read loop hands it over.
 type dialResult struct {
-	fd  int
-	err error
+	fd   int
+	err  error
+	lost string // why a source asked for was not kept
 }
 
 // DialTCP connects to addr from inside the target network namespace (for
 // port forwards that bypass the TAP) and returns the connection. ctx bounds
 // the connect.
 func (a *Agent) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
-	return a.dial(ctx, "tcp", addr)
+	return a.dial(ctx, "tcp", netip.Addr{}, addr)
+}
+
+// DialTCPFrom is DialTCP with the connection coming from src, a client's
+// address that need not exist in the namespace (a transparent socket,
+// with policy routing that brings the guest's replies back to it; see
+// srckeep_linux.go). Where that cannot be done (IPv6, no permission for
+// the routing) it dials as DialTCP does and logs why, once.
+func (a *Agent) DialTCPFrom(ctx context.Context, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
+	return a.dial(ctx, "tcp", src, addr)
 }
 
 // DialUDP returns a UDP socket inside the target network namespace,
 // connected to addr.
 func (a *Agent) DialUDP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
-	return a.dial(ctx, "udp", addr)
+	return a.dial(ctx, "udp", netip.Addr{}, addr)
 }
 
 // dial asks the helper for a connected socket.
-func (a *Agent) dial(ctx context.Context, network string, addr netip.AddrPort) (net.Conn, error) {
+func (a *Agent) dial(ctx context.Context, network string, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
 	if !addr.IsValid() {
 		return nil, fmt.Errorf("nsjoin: dial %s: invalid address %v", network, addr)
 	}
@@ -53,6 +63,9 @@ func (a *Agent) dial(ctx context.Context, network string, addr netip.AddrPort) (
 	a.mu.Unlock()
 
 	req := request{Op: "dial", ID: id, Network: network, Addr: addr.String()}
+	if src.IsValid() {
+		req.Src = src.String()
+	}
 	if d, ok := ctx.Deadline(); ok {
 		// A backstop only, later than ctx: the parent's own cancel comes
 		// first, so that the caller sees ctx's error.
@@ -79,6 +92,11 @@ func (a *Agent) dial(ctx context.Context, network string, addr netip.AddrPort) (
 			return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, cerr)
 		}
 		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, r.err)
+	}
+	if r.lost != "" {
+		a.srcWarn.Do(func() {
+			a.log.Warn("nsjoin: port forwards cannot keep the client's address; the guest sees its own", "why", r.lost)
+		})
 	}
 	f := os.NewFile(uintptr(r.fd), "nsjoin-"+network)
 	c, err := net.FileConn(f)

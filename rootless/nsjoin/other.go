@@ -43,6 +43,11 @@ func (a *Agent) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, err
 	return nil, errUnsupported
 }
 
+// DialTCPFrom is not supported outside Linux.
+func (a *Agent) DialTCPFrom(ctx context.Context, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
+	return nil, errUnsupported
+}
+
 // DialUDP is not supported outside Linux.
 func (a *Agent) DialUDP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	return nil, errUnsupported

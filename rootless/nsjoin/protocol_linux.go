@@ -30,6 +30,8 @@ type request struct {
 	Addr    string `json:"addr,omitempty"`
 	// TimeoutMS bounds a dial; 0 means none.
 	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+	// Src, when set, is the client address a TCP dial is to come from.
+	Src string `json:"src,omitempty"`
 }
 
 // reply is a message from the child: the TAP (ID 0) or a dial's outcome.
@@ -38,6 +40,8 @@ type reply struct {
 	Err   string    `json:"err,omitempty"`
 	Errno int       `json:"errno,omitempty"`
 	Tap   *tapReply `json:"tap,omitempty"`
+	// SrcLost says why a dial asked to keep a source did not.
+	SrcLost string `json:"src_lost,omitempty"`
 }
 
 // tapReply describes the TAP that comes with the child's first message.

@@ -192,10 +192,13 @@ func TestUnprivHelper(t *testing.T) {
 	if r.arps.Load() == 0 || r.udps.Load() == 0 {
 		t.Errorf("responder saw %d ARP, %d UDP", r.arps.Load(), r.udps.Load())
 	}
+	// The user's helper can keep a client's address too.
+	checkSourceKept(t, nil, pid, a)
 	helper := a.PID()
 	if err := a.Close(); err != nil {
 		t.Error(err)
 	}
+	checkSourceUndone(t, nil, pid)
 	if !gone(helper) {
 		t.Errorf("helper %d outlived Close", helper)
 	}

@@ -1,0 +1,133 @@
+package nsjoin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// A port forward that keeps the client's source address dials the guest
+// from a transparent socket (IP_TRANSPARENT) bound to the client's address.
+// The guest's replies go to that address, which is not local in the
+// namespace, so they need policy routing back to the socket:
+//
+//   - the dialing socket marks its packets (SO_MARK srcMark);
+//   - net.ipv4.tcp_fwmark_accept=1 makes the guest's accepted socket take
+//     the mark of the SYN, so all its replies carry it too;
+//   - a rule sends marked packets to table srcTable, whose one route makes
+//     every destination local.
+//
+// Only marked packets are affected; the guest's own traffic is not.
+const (
+	srcMark     = 0x5377 // "Sw"
+	srcTable    = 0x5377
+	srcRulePrio = 100 // before the main table (32766)
+	fwmarkPath  = "/proc/sys/net/ipv4/tcp_fwmark_accept"
+)
+
+// srcKeeper sets the routing up on first use and undoes it at exit. Its
+// methods are safe for concurrent use.
+type srcKeeper struct {
+	once sync.Once
+	err  error    // why sources cannot be kept, if they cannot
+	undo []func() // in reverse order of setup
+}
+
+// ready sets the namespace up once and reports whether sources can be kept.
+func (k *srcKeeper) ready() error {
+	k.once.Do(func() {
+		if k.err = k.setup(); k.err != nil {
+			k.close()
+		}
+	})
+	return k.err
+}
+
+func (k *srcKeeper) setup() error {
+	old, err := os.ReadFile(fwmarkPath)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", fwmarkPath, err)
+	}
+	if strings.TrimSpace(string(old)) != "1" {
+		if err := os.WriteFile(fwmarkPath, []byte("1"), 0); err != nil {
+			return fmt.Errorf("set %s: %w", fwmarkPath, err)
+		}
+		k.undo = append(k.undo, func() { _ = os.WriteFile(fwmarkPath, old, 0) })
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	route := &netlink.Route{LinkIndex: lo.Attrs().Index, Table: srcTable, Type: unix.RTN_LOCAL,
+		Scope: netlink.SCOPE_HOST, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}}
+	if err := netlink.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("local route in table %d: %w", srcTable, err)
+	} else if err == nil {
+		k.undo = append(k.undo, func() { _ = netlink.RouteDel(route) })
+	}
+	rule := netlink.NewRule()
+	rule.Family, rule.Mark, rule.Table, rule.Priority = unix.AF_INET, srcMark, srcTable, srcRulePrio
+	mask := uint32(0xffffffff)
+	rule.Mask = &mask
+	if err := netlink.RuleAdd(rule); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("rule fwmark %#x: %w", srcMark, err)
+	} else if err == nil {
+		k.undo = append(k.undo, func() { _ = netlink.RuleDel(rule) })
+	}
+	return nil
+}
+
+// shutdown undoes the setup, waiting for one in progress; no setup
+// follows it.
+func (k *srcKeeper) shutdown() {
+	k.once.Do(func() { k.err = errors.New("nsjoin: agent shutting down") })
+	k.close()
+}
+
+// close undoes what setup did.
+func (k *srcKeeper) close() {
+	for i := len(k.undo) - 1; i >= 0; i-- {
+		k.undo[i]()
+	}
+	k.undo = nil
+}
+
+// dialFrom connects to dst from src with a transparent, marked socket.
+func dialFrom(ctx context.Context, src netip.Addr, dst string) (net.Conn, error) {
+	d := net.Dialer{
+		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0)),
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+				if serr == nil {
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, srcMark)
+				}
+			})
+			return errors.Join(err, serr)
+		},
+	}
+	return d.DialContext(ctx, "tcp", dst)
+}
+
+// keepable says why src cannot be kept for a dial of network to dst, or "".
+func keepable(network string, src, dst netip.Addr) string {
+	switch {
+	case network != "tcp":
+		return "only TCP forwards keep the client's address"
+	case !src.Is4() || !dst.Is4():
+		return "only IPv4 forwards keep the client's address"
+	case src.IsUnspecified() || src.IsMulticast() || dst.IsLoopback():
+		return fmt.Sprintf("cannot dial %v from %v", dst, src)
+	}
+	return ""
+}
