@@ -85,8 +85,12 @@ func TestDNSNamesOnUserNetworksOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.attach("blue", b, "")
-	ipA := strings.Split(epA.IP, "/")[0]
+	epB := l.attach("blue", b, "")
+	ipA, ipB := strings.Split(epA.IP, "/")[0], strings.Split(epB.IP, "/")[0]
+	// Each resolves the other: a finds b by its default name (the netns's).
+	if got := answerA(lookup(t, a, "udp", "10.208.0.1", b, mdns.TypeA)); got != ipB {
+		t.Errorf("a resolving %s: %q, want %s", b, got, ipB)
+	}
 	for _, name := range []string{"web", "WWW", "web.blue"} {
 		for _, proto := range []string{"udp", "tcp"} {
 			if got := answerA(lookup(t, b, proto, "10.208.0.1", name, mdns.TypeA)); got != ipA {

@@ -222,10 +222,21 @@ func cmdStats(args []string, out io.Writer) error {
 			}
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS\tGW QUEUE DROPS\tGW BAD CSUM\tNAT TCP\tNAT UDP\tNAT REFUSED")
+		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS\tGW QUEUE DROPS\tGW BAD CSUM\tNAT TCP\tNAT UDP\tNAT REFUSED\tPING FWD\tPING DROPS")
+		var icmp []string
 		for _, n := range st.Networks {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods,
-				n.Gateway.QueueDrops, n.Gateway.BadChecksum, n.NAT.TCPFlows, n.NAT.UDPFlows, n.NAT.RefusedFull+n.NAT.RefusedPolicy)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods,
+				n.Gateway.QueueDrops, n.Gateway.BadChecksum, n.NAT.TCPFlows, n.NAT.UDPFlows, n.NAT.RefusedFull+n.NAT.RefusedPolicy,
+				n.NAT.ICMPForwarded, n.NAT.ICMPDropped)
+			if n.NAT.ICMPUnsupported != "" {
+				icmp = append(icmp, fmt.Sprintf("%s: ICMP echo unsupported: %s", n.Network, n.NAT.ICMPUnsupported))
+			}
+		}
+		if len(icmp) > 0 {
+			fmt.Fprintln(tw)
+			for _, l := range icmp {
+				fmt.Fprintln(tw, l)
+			}
 		}
 	})
 }
