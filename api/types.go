@@ -198,6 +198,10 @@ type PublishRequest struct {
 type Published struct {
 	Network string `json:"network"`
 	Spec    string `json:"spec"`
+	// Path is the path the mapping got: the one asked for, or userspace
+	// where the kernel path cannot serve it (Note says why).
 	Path    string `json:"path"`
 	Backend string `json:"backend"`
+	// Note explains a path narrower than the one asked for.
+	Note string `json:"note,omitempty"`
 }

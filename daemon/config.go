@@ -6,6 +6,7 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -44,6 +45,16 @@ type Config struct {
 	// NAT tunes the gateways' NAT; zero fields take nat's defaults.
 	UDPIdle  Duration `json:"udp_idle,omitempty"`
 	MaxFlows int      `json:"max_flows,omitempty"`
+	// DisableKernelPath publishes ports without nftables rules (like
+	// dockerd's --iptables=false): `both` is served by the userspace path
+	// alone, `kernel` is refused.
+	DisableKernelPath bool `json:"disable_kernel_path,omitempty"`
+	// ProxyUDPIdle, ProxyMaxFlows and ProxyDialTimeout tune the userspace
+	// path of published ports; zero fields take proxy's defaults (90s,
+	// 4096 flows per mapping, 10s).
+	ProxyUDPIdle     Duration `json:"proxy_udp_idle,omitempty"`
+	ProxyMaxFlows    int      `json:"proxy_max_flows,omitempty"`
+	ProxyDialTimeout Duration `json:"proxy_dial_timeout,omitempty"`
 	// PcapFile, when set, captures every port of every network from
 	// start-up to shutdown into this pcapng file.
 	PcapFile string `json:"pcap_file,omitempty"`
@@ -127,6 +138,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: queue_len %d out of range [1, %d]", c.QueueLen, MaxQueueLen)
 	case c.TxQueueLen < 0 || c.TxQueueLen > MaxTxQueueLen:
 		return fmt.Errorf("config: txqueuelen %d out of range [1, %d]", c.TxQueueLen, MaxTxQueueLen)
+	case c.UDPIdle < 0 || c.ProxyUDPIdle < 0 || c.ProxyDialTimeout < 0:
+		return errors.New("config: udp_idle, proxy_udp_idle and proxy_dial_timeout must not be negative")
+	case c.MaxFlows < 0 || c.ProxyMaxFlows < 0:
+		return errors.New("config: max_flows and proxy_max_flows must not be negative")
 	}
 	for _, n := range c.Networks {
 		if _, _, err := parseNetwork(n); err != nil {

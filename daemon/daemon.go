@@ -91,8 +91,9 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		open = OpenTAP
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
-		routes:    routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute},
-		proxy:     proxy.New(proxy.Config{}, cfg.Log),
+		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute},
+		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
+			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
 		published: map[string]*published{}}
 	d.subnets.Store(&[]netip.Prefix{})
 	if cfg.PcapFile != "" {

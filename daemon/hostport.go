@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -38,6 +39,9 @@ func hostIfName(network string) string {
 func (d *Daemon) ensureRules() error {
 	if d.rules != nil {
 		return nil
+	}
+	if d.cfg.DisableKernelPath {
+		return errors.New("kernel path: disabled by the configuration (disable_kernel_path)")
 	}
 	r, err := portmap.OpenRules(RulesTable)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 // live is a daemon serving its API on a temporary socket, with real TAPs.
 type live struct {
 	t      *testing.T
+	d      *daemon.Daemon
 	c      *api.Client
 	cancel context.CancelFunc
 	done   chan error
@@ -59,7 +60,7 @@ func startDaemonWith(t *testing.T, cfg daemon.Config) *live {
 		t.Fatalf("control socket mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{t: t, c: api.NewClient(sock), cancel: cancel, done: make(chan error, 1)}
+	l := &live{t: t, d: d, c: api.NewClient(sock), cancel: cancel, done: make(chan error, 1)}
 	go func() { l.done <- d.Serve(ctx, ln) }()
 	t.Cleanup(l.stop)
 	return l

@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
+	"syscall"
 
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/portmap"
@@ -16,6 +18,7 @@ type published struct {
 	spec    portmap.Spec
 	path    string
 	backend netip.Addr
+	note    string // why path is narrower than asked
 	ids     []proxy.ID
 	dnats   []portmap.DNAT
 }
@@ -23,7 +26,7 @@ type published struct {
 func (p *published) key() string { return p.network + " " + p.spec.String() }
 
 func (p *published) describe() api.Published {
-	return api.Published{Network: p.network, Spec: p.spec.String(), Path: p.path, Backend: p.backend.String()}
+	return api.Published{Network: p.network, Spec: p.spec.String(), Path: p.path, Backend: p.backend.String(), Note: p.note}
 }
 
 // Publish maps host ports to an endpoint's ports by the requested paths.
@@ -39,8 +42,15 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 	if path != api.PathBoth && path != api.PathKernel && path != api.PathUserspace {
 		return api.Published{}, fmt.Errorf("%w: path %q: want both, kernel or userspace", ErrInvalid, path)
 	}
-	if spec.HostIP.IsValid() && !spec.HostIP.Is4() && path != api.PathUserspace {
-		return api.Published{}, fmt.Errorf("%w: the kernel path is IPv4 only: use --path userspace for %s", ErrInvalid, spec.HostIP)
+	note := ""
+	if spec.HostIP.IsValid() && !spec.HostIP.Is4() {
+		switch path {
+		case api.PathKernel:
+			return api.Published{}, fmt.Errorf("%w: the kernel path is IPv4 only: use --path userspace (or both) for %s", ErrInvalid, spec.HostIP)
+		case api.PathBoth:
+			// What dockerd does for IPv6 without ip6tables: the proxy alone.
+			path, note = api.PathUserspace, "the kernel path is IPv4 only: "+spec.HostIP.String()+" is served by the userspace path"
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -52,7 +62,7 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 	if err != nil {
 		return api.Published{}, err
 	}
-	p := &published{network: network, spec: spec, path: path, backend: backend}
+	p := &published{network: network, spec: spec, path: path, backend: backend, note: note}
 	if _, dup := d.published[p.key()]; dup {
 		return api.Published{}, fmt.Errorf("%w: %s is already published on network %q", ErrConflict, spec, network)
 	}
@@ -61,39 +71,76 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 		return api.Published{}, err
 	}
 	d.published[p.key()] = p
-	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", path, "backend", backend)
+	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", p.path, "backend", backend)
+	if p.note != "" {
+		d.cfg.Log.Warn("port published on a narrower path", "network", network, "spec", spec.String(), "why", p.note)
+	}
 	return p.describe(), nil
 }
 
 // install sets up a request's paths; on error the caller uninstalls.
 func (d *Daemon) install(n *network, p *published) error {
-	s := p.spec
 	if p.path != api.PathUserspace {
-		if err := d.ensureHostPort(n); err != nil {
+		err := d.installDNAT(n, p)
+		switch {
+		case err != nil && p.path == api.PathBoth:
+			// The userspace path alone still serves every client.
+			d.uninstall(p)
+			p.path, p.note = api.PathUserspace, fmt.Sprintf("kernel path unavailable (%v): served by the userspace path alone", err)
+		case err != nil:
 			return err
-		}
-		for i := range s.Count() {
-			dn := portmap.DNAT{Proto: s.Proto, HostIP: s.HostIP, HostPort: s.HostPort + uint16(i),
-				Dest: netip.AddrPortFrom(p.backend, s.Port+uint16(i))}
-			if err := d.rules.AddDNAT(dn); err != nil {
-				return err
-			}
-			p.dnats = append(p.dnats, dn)
 		}
 	}
 	if p.path != api.PathKernel {
-		listen := s.HostIP
-		if !listen.IsValid() {
-			listen = netip.IPv4Unspecified()
+		return d.installProxy(n, p)
+	}
+	return nil
+}
+
+// installDNAT adds the kernel path's rules.
+func (d *Daemon) installDNAT(n *network, p *published) error {
+	if err := d.ensureHostPort(n); err != nil {
+		return err
+	}
+	s := p.spec
+	for i := range s.Count() {
+		dn := portmap.DNAT{Proto: s.Proto, HostIP: s.HostIP, HostPort: s.HostPort + uint16(i),
+			Dest: netip.AddrPortFrom(p.backend, s.Port+uint16(i))}
+		if err := d.rules.AddDNAT(dn); err != nil {
+			return err
 		}
+		p.dnats = append(p.dnats, dn)
+	}
+	return nil
+}
+
+// installProxy adds the userspace path's listeners: on the host address,
+// or on 0.0.0.0 and [::] when none was given (as dockerd starts a proxy
+// per address family). The IPv6 listener is skipped on hosts without IPv6.
+func (d *Daemon) installProxy(n *network, p *published) error {
+	s := p.spec
+	listens := []netip.Addr{s.HostIP}
+	if !s.HostIP.IsValid() {
+		listens = []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()}
+	}
+	for _, listen := range listens {
 		ids, err := d.proxy.AddRange(proxy.Mapping{Proto: proxy.Proto(s.Proto), Listen: netip.AddrPortFrom(listen, s.HostPort),
 			Backend: netip.AddrPortFrom(p.backend, s.Port), Dialer: n.gw}, s.Count())
 		if err != nil {
+			if listen == netip.IPv6Unspecified() && noIPv6(err) {
+				d.cfg.Log.Info("no IPv6 on this host: published port listens on IPv4 only", "spec", s.String(), "err", err)
+				continue
+			}
 			return fmt.Errorf("%w: %w", ErrConflict, err)
 		}
-		p.ids = ids
+		p.ids = append(p.ids, ids...)
 	}
 	return nil
+}
+
+// noIPv6 reports whether err says the host has no IPv6 to listen on.
+func noIPv6(err error) bool {
+	return errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EPROTONOSUPPORT)
 }
 
 // uninstall removes what install set up.

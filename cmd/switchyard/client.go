@@ -301,6 +301,9 @@ func cmdPublish(args []string, out io.Writer) error {
 		return printJSON(out, p)
 	}
 	fmt.Fprintf(out, "%s %s → %s (%s)\n", p.Network, p.Spec, p.Backend, p.Path)
+	if p.Note != "" {
+		fmt.Fprintf(out, "note: %s\n", p.Note)
+	}
 	return nil
 }
 

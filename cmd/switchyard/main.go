@@ -39,6 +39,7 @@ Usage:
   switchyard slirp4netns [OPTION]... PID|PATH [TAPNAME]   (slirp4netns drop-in; see --help)
   switchyard bench switch [--out DIR] [--duration 5s] [--mtu 1500,9000]
   switchyard bench nat [--out DIR] [--duration 5s] [--mtu 1500,65520]
+  switchyard bench capture|proxy|rootless [--out DIR] [--duration 5s]   (see bench --help)
 
 NETNS is a path (/var/run/netns/X), a name under /var/run/netns, or pid:N.
 Client commands take --socket PATH (default $SWITCHYARD_SOCKET or

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -58,7 +59,14 @@ func cmdUp(args []string, log *slog.Logger) error {
 		if cfg.Networks == nil {
 			cfg.Networks = []daemon.NetworkConfig{daemon.DefaultNetwork}
 		}
-		def := &cfg.Networks[0]
+		// The flags change the network named default, adding it when the
+		// config file left it out.
+		i := slices.IndexFunc(cfg.Networks, func(n daemon.NetworkConfig) bool { return n.Name == daemon.DefaultNetwork.Name })
+		if i < 0 {
+			cfg.Networks = append(cfg.Networks, daemon.DefaultNetwork)
+			i = len(cfg.Networks) - 1
+		}
+		def := &cfg.Networks[i]
 		if subnet != "" {
 			def.Subnet, def.Gateway = subnet, ""
 		}
