@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 
 	mdns "github.com/miekg/dns"
@@ -77,4 +78,26 @@ func manyAddrs(n int) []netip.Addr {
 		out = append(out, netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}))
 	}
 	return out
+}
+
+// FuzzParseResolvConf: any file parses without error or panic into
+// distinct "ip:53" upstreams.
+func FuzzParseResolvConf(f *testing.F) {
+	for _, s := range []string{"nameserver 1.1.1.1\n", "nameserver ::1 # x\nnameserver 1.1.1.1;c\n", "nameserver\n", "search a b\nnameserver fe80::1%eth0\n", "\x00nameserver 9.9.9.9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		ups, err := ParseResolvConf(strings.NewReader(text))
+		if err != nil {
+			t.Fatalf("ParseResolvConf: %v", err)
+		}
+		seen := map[string]bool{}
+		for _, u := range ups {
+			ap, err := netip.ParseAddrPort(u)
+			if err != nil || ap.Port() != 53 || seen[u] {
+				t.Fatalf("upstream %q (%v) in %q", u, err, ups)
+			}
+			seen[u] = true
+		}
+	})
 }
