@@ -300,11 +300,46 @@ func TestRun(t *testing.T) {
 			if got != "from-run\n" || c.ProcessState.ExitCode() != 0 {
 				t.Fatalf("run -p: read %q, exit %d", got, c.ProcessState.ExitCode())
 			}
-			if out, _ := exec.Command("ip", "-o", "link", "show", "type", "tun").CombinedOutput(); strings.Contains(string(out), "tap0") {
-				t.Fatalf("TAP left in the host namespace: %s", out)
+			// Nothing is left: no process of the binary (the helper, the
+			// agent in the namespace, the child; with them go the
+			// namespaces and the TAP), and the forward no longer listens.
+			if procs := processesOf(t, who.binary); len(procs) > 0 {
+				t.Fatalf("processes left after run exited: %v", procs)
+			}
+			if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+				c.Close()
+				t.Fatal("the port forward outlived run")
 			}
 		})
 	}
+}
+
+// processesOf lists "PID cmdline" of running processes of binary (by
+// command line or executable).
+func processesOf(t *testing.T, binary string) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		// The agent runs as /proc/self/fd/N (see nsjoin): its executable
+		// link, not its command line, names the binary.
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
+		if err != nil || !bytes.Contains(b, []byte(binary)) && exe != binary {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue // a zombie: gone, not yet reaped by its parent
+		}
+		out = append(out, e.Name()+" "+strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	return out
 }
 
 func apiCall(t *testing.T, sock, req string) string {
