@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -239,19 +240,33 @@ func TestSlirp4netnsDropIn(t *testing.T) {
 }
 
 func TestSlirp4netnsDisableHostLoopbackAndTargetExit(t *testing.T) {
-	nstest.RequireNetAdmin(t)
-	who := runAs{name: "root", binary: binary}
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) { disabledAndTargetExit(t, who) })
+	}
+}
+
+// disabledAndTargetExit runs the helper as who with host loopback and DNS
+// off, checks both, the MTU and a DHCP lease from slirp's range, then kills
+// the target: the helper must exit by itself.
+func disabledAndTargetExit(t *testing.T, who runAs) {
 	pid := userNetns(t, who)
 	readyR, readyW, _ := os.Pipe()
-	c := exec.Command(binary, "slirp4netns", "--configure", "--disable-host-loopback", "--ready-fd=3", "--mtu=65520", strconv.Itoa(pid), "tap0")
+	c := who.cmd(who.binary, "slirp4netns", "--configure", "--disable-host-loopback", "--disable-dns", "--ready-fd=3", "--mtu=65520", strconv.Itoa(pid), "tap0")
 	c.ExtraFiles = []*os.File{readyW}
+	// Were DNS on, it would answer from this resolver, never the host's.
+	c.Env = append(os.Environ(), "SWITCHYARD_RESOLV_CONF="+fakeResolver(t))
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer func() { c.Process.Kill(); c.Wait() }()
 	readyW.Close()
 	b := make([]byte, 1)
 	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
-	readyR.Read(b)
+	if n, _ := readyR.Read(b); n != 1 {
+		t.Fatalf("not ready: %s", stderr.String())
+	}
 	if out, _ := who.inNs(pid, "busybox", "nc", "-w", "2", "10.0.2.2", "80"); !strings.Contains(out, "Network is unreachable") {
 		t.Fatalf("host loopback disabled: %q, want Network is unreachable", out)
 	}
@@ -261,6 +276,14 @@ func TestSlirp4netnsDisableHostLoopbackAndTargetExit(t *testing.T) {
 	if link, _ := who.inNs(pid, "ip", "-o", "link", "show", "tap0"); !strings.Contains(link, "mtu 65520") {
 		t.Fatalf("--mtu=65520: %s", link)
 	}
+	// --disable-dns: nothing answers at 10.0.2.3.
+	if out, _ := who.inNs(pid, "busybox", "timeout", "2", "busybox", "nslookup", "host.test", "10.0.2.3"); strings.Contains(out, "192.0.2.1") {
+		t.Fatalf("DNS answered with --disable-dns:\n%s", out)
+	}
+	// With -c, DHCP gives the TAP's MAC the address -c configured.
+	if lease, out := dhcpLease(who, pid); lease != "10.0.2.100" {
+		t.Fatalf("DHCP lease %q with -c, want 10.0.2.100:\n%s", lease, out)
+	}
 	// Without -e, it exits once the target's processes are gone.
 	syscall.Kill(pid, syscall.SIGKILL)
 	done := make(chan error, 1)
@@ -268,11 +291,50 @@ func TestSlirp4netnsDisableHostLoopbackAndTargetExit(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("exit after the target died: %v", err)
+			t.Fatalf("exit after the target died: %v\n%s", err, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
-		c.Process.Kill()
 		t.Fatal("did not exit when the target died")
+	}
+}
+
+// dhcpLease runs udhcpc once on tap0 inside pid's namespaces (configuring
+// nothing) and returns the address it was offered and its output.
+func dhcpLease(who runAs, pid int) (string, string) {
+	out, _ := who.inNs(pid, "busybox", "udhcpc", "-i", "tap0", "-n", "-q", "-f", "-t", "3", "-s", "/bin/true")
+	if i := strings.Index(out, "lease of "); i >= 0 {
+		return strings.Fields(out[i+len("lease of "):])[0], out
+	}
+	return "", out
+}
+
+// TestSlirp4netnsDHCPRange: without -c, a DHCP client gets an address from
+// slirp's range 10.0.2.15-30.
+func TestSlirp4netnsDHCPRange(t *testing.T) {
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) {
+			pid := userNetns(t, who)
+			readyR, readyW, _ := os.Pipe()
+			c := who.cmd(who.binary, "slirp4netns", "-r", "3", strconv.Itoa(pid), "tap0")
+			c.ExtraFiles = []*os.File{readyW}
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { c.Process.Kill(); c.Wait() }()
+			readyW.Close()
+			readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, _ := readyR.Read(make([]byte, 1)); n != 1 {
+				t.Fatal("not ready")
+			}
+			if out, err := who.inNs(pid, "ip", "link", "set", "tap0", "up"); err != nil {
+				t.Fatalf("link up: %v %s", err, out)
+			}
+			lease, out := dhcpLease(who, pid)
+			a, err := netip.ParseAddr(lease)
+			if err != nil || !netip.MustParsePrefix("10.0.2.0/24").Contains(a) || a.As4()[3] < 15 || a.As4()[3] > 30 {
+				t.Fatalf("DHCP lease %q, want one in 10.0.2.15-30:\n%s", lease, out)
+			}
+		})
 	}
 }
 
