@@ -470,20 +470,26 @@ func pcapICMPPorts(t *testing.T, file string) map[string]bool {
 }
 
 func TestRootlessPcap(t *testing.T) {
-	nstest.RequireNetAdmin(t)
-	file := filepath.Join(t.TempDir(), "run.pcapng")
-	if out, err := exec.Command(binary, "run", "--pcap", file, "--", "ping", "-c", "1", "-W", "2", "10.0.2.2").CombinedOutput(); err != nil {
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) { rootlessPcap(t, who) })
+	}
+}
+
+// rootlessPcap checks `run --pcap` and `slirp4netns --pcap` as who.
+func rootlessPcap(t *testing.T, who runAs) {
+	dir := sharedDir(t)
+	file := filepath.Join(dir, "run.pcapng")
+	if out, err := who.cmd(who.binary, "run", "--pcap", file, "--", "ping", "-c", "1", "-W", "2", "10.0.2.2").CombinedOutput(); err != nil {
 		t.Fatalf("run --pcap: %v\n%s", err, out)
 	}
 	if seen := pcapICMPPorts(t, file); !seen["tap"] || !seen["gateway"] {
 		t.Fatalf("run --pcap: ICMP on %v, want tap and gateway", seen)
 	}
 
-	who := runAs{name: "root", binary: binary}
 	pid := userNetns(t, who)
-	file = filepath.Join(t.TempDir(), "slirp.pcapng")
+	file = filepath.Join(dir, "slirp.pcapng")
 	readyR, readyW, _ := os.Pipe()
-	c := exec.Command(binary, "slirp4netns", "-c", "-r", "3", "--pcap", file, strconv.Itoa(pid), "tap0")
+	c := who.cmd(who.binary, "slirp4netns", "-c", "-r", "3", "--pcap", file, strconv.Itoa(pid), "tap0")
 	c.ExtraFiles = []*os.File{readyW}
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -504,8 +510,12 @@ func TestRootlessPcap(t *testing.T) {
 // from the gateway's router advertisements, pings fd00::2, resolves at
 // fd00::3 and reaches the host's [::1] through [fd00::2].
 func TestSlirp4netnsIPv6(t *testing.T) {
-	nstest.RequireNetAdmin(t)
-	who := runAs{name: "root", binary: binary}
+	for _, who := range identities(t) {
+		t.Run(who.name, func(t *testing.T) { slirpIPv6(t, who) })
+	}
+}
+
+func slirpIPv6(t *testing.T, who runAs) {
 	host, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback on the host: %v", err)
