@@ -95,17 +95,23 @@ func (b *builder) create(cfg Config) error {
 		return fmt.Errorf("netlink: %w", err)
 	}
 	b.h = h
-	_, err = h.LinkByName(cfg.Name)
-	if err == nil {
+	link, err := h.LinkByName(cfg.Name)
+	switch {
+	case err == nil && !cfg.Existing:
 		return ErrExists
-	}
-	if !errors.As(err, new(netlink.LinkNotFoundError)) {
+	case err != nil && !errors.As(err, new(netlink.LinkNotFoundError)):
 		return fmt.Errorf("looking up interface: %w", err)
+	case err != nil && cfg.Existing:
+		return fmt.Errorf("no existing TAP to open: %w", err)
+	case cfg.Existing:
+		if tt, ok := link.(*netlink.Tuntap); !ok || tt.Mode != netlink.TUNTAP_MODE_TAP {
+			return fmt.Errorf("existing interface is a %s, not a TAP", link.Type())
+		}
 	}
 	if cfg.Plain {
-		b.file, err = openPlain(cfg.Name)
+		b.file, err = openPlain(cfg.Name, cfg.Existing)
 	} else {
-		b.file, b.offload, err = openFast(cfg.Name)
+		b.file, b.offload, err = openFast(cfg.Name, cfg.Existing)
 	}
 	if err != nil {
 		return err
@@ -119,9 +125,10 @@ func (b *builder) create(cfg Config) error {
 	return nil
 }
 
-// openFast creates a TAP with a virtio-net header and asks for checksum
-// and TCP segmentation offloads; offload is false if the kernel refuses.
-func openFast(name string) (f *os.File, offload bool, err error) {
+// openFast creates a TAP (or attaches to the existing persistent one)
+// with a virtio-net header and asks for checksum and TCP segmentation
+// offloads; offload is false if the kernel refuses.
+func openFast(name string, existing bool) (f *os.File, offload bool, err error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("open /dev/net/tun: %w", err)
@@ -144,7 +151,7 @@ func openFast(name string) (f *os.File, offload bool, err error) {
 	if err = unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); err != nil {
 		return nil, false, fmt.Errorf("TUNGETIFF: %w", err)
 	}
-	if ifr.Uint16()&unix.IFF_PERSIST != 0 {
+	if ifr.Uint16()&unix.IFF_PERSIST != 0 && !existing {
 		return nil, false, fmt.Errorf("persistent TAP: %w", ErrExists)
 	}
 	offload = true
@@ -157,8 +164,10 @@ func openFast(name string) (f *os.File, offload bool, err error) {
 	return os.NewFile(uintptr(fd), "/dev/net/tun"), offload, nil
 }
 
-// openPlain creates a TAP without a virtio-net header with water.
-func openPlain(name string) (*os.File, error) {
+// openPlain creates a TAP (or attaches to the existing persistent one)
+// without a virtio-net header with water. water always sets the persist
+// flag: an existing TAP keeps it, a new one does not get it.
+func openPlain(name string, existing bool) (*os.File, error) {
 	// water opens /dev/net/tun without O_CLOEXEC: hold the fork lock until
 	// the flag is set so no child process inherits the fd (which would keep
 	// the interface alive after Close).
@@ -168,7 +177,7 @@ func openPlain(name string) (*os.File, error) {
 		DeviceType: water.TAP,
 		PlatformSpecificParams: water.PlatformSpecificParams{
 			Name:    name,
-			Persist: false,
+			Persist: existing,
 		},
 	})
 	if err != nil {
@@ -205,7 +214,11 @@ func (b *builder) configure(cfg Config) error {
 	}
 	for _, p := range cfg.Addrs {
 		ipn := &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-		if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipn}); err != nil {
+		addr := h.AddrAdd
+		if cfg.Existing {
+			addr = h.AddrReplace // it may still have it from an earlier Open
+		}
+		if err := addr(link, &netlink.Addr{IPNet: ipn}); err != nil {
 			return fmt.Errorf("adding address %v: %w", p, err)
 		}
 	}

@@ -235,3 +235,64 @@ func TestOpenPersistentExisting(t *testing.T) {
 	}
 	wantLinks(t, path, "lo", "eth0") // still there, still persistent
 }
+
+// TestOpenExisting opens a persistent TAP made with `ip tuntap add`,
+// configures it and carries frames through it; Close leaves it in place.
+func TestOpenExisting(t *testing.T) {
+	name, path := newNS(t)
+	if out, err := exec.Command("ip", "-n", name, "tuntap", "add", "dev", "ptap0", "mode", "tap").CombinedOutput(); err != nil {
+		t.Skipf("ip tuntap add: %v: %s", err, out)
+	}
+	for _, plain := range []bool{false, true} {
+		cfg := tap.Config{Netns: path, Name: "ptap0", Existing: true, Plain: plain, MTU: 1400,
+			MAC:   net.HardwareAddr{0x02, 0x42, 0, 0, 1, 1},
+			Addrs: []netip.Prefix{netip.MustParsePrefix("10.78.0.1/24")}}
+		d, err := tap.Open(cfg)
+		if err != nil {
+			t.Fatalf("plain=%v: Open existing: %v", plain, err)
+		}
+		checkLink(t, path, d, cfg)
+		// The kernel answers an ARP request for its address through it.
+		peer := net.HardwareAddr{0x02, 0x42, 0, 0, 1, 2}
+		req := port.Get(64)
+		req.SetData(arpRequest(peer, netip.MustParseAddr("10.78.0.2"), netip.MustParseAddr("10.78.0.1")))
+		if n, err := d.WriteFrames([]*port.Frame{req}); n != 1 || err != nil {
+			t.Fatalf("plain=%v: write: %d %v", plain, n, err)
+		}
+		got := make(chan bool, 1)
+		go func() {
+			fs := []*port.Frame{port.Get(d.Info().MaxFrame)}
+			for {
+				n, err := d.ReadFrames(fs)
+				if err != nil {
+					got <- false
+					return
+				}
+				if n == 1 && isARPReply(fs[0].Data(), netip.MustParseAddr("10.78.0.1")) {
+					got <- true
+					return
+				}
+			}
+		}()
+		select {
+		case ok := <-got:
+			if !ok {
+				t.Fatalf("plain=%v: read failed", plain)
+			}
+		case <-time.After(5 * time.Second):
+			d.Close()
+			t.Fatalf("plain=%v: no ARP reply through the existing TAP", plain)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wantLinks(t, path, "lo", "ptap0")
+	}
+	if _, err := tap.Open(tap.Config{Netns: path, Name: "nope0", Existing: true}); err == nil {
+		t.Error("Existing opened a TAP that does not exist")
+	}
+	if _, err := tap.Open(tap.Config{Netns: path, Name: "lo", Existing: true}); err == nil {
+		t.Error("Existing opened lo as a TAP")
+	}
+	wantLinks(t, path, "lo", "ptap0")
+}

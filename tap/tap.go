@@ -48,8 +48,13 @@ type Config struct {
 	// means the namespace of the calling thread.
 	Netns string
 	// Name is the interface name inside the namespace, e.g. eth0. It must
-	// not exist there yet.
+	// not exist there yet, unless Existing is set.
 	Name string
+	// Existing opens a TAP that already exists in the namespace instead of
+	// creating one: a persistent TAP (`ip tuntap add dev NAME mode tap`,
+	// owned by the caller or accessible to it). It is configured as a new
+	// one would be; Close detaches from it and leaves it in place.
+	Existing bool
 	// MTU is the interface MTU; 0 means DefaultMTU.
 	MTU int
 	// MAC is the interface's hardware address; nil picks a random locally
