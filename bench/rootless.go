@@ -286,7 +286,8 @@ func rootlessNotes(reverse bool) []string {
 			rootlessGuestIP, RootlessRemoteHostIP, RootlessRemoteIP, bulk),
 		"Port forward: switchyard and slirp4netns forward through their API (add_hostfwd, host_addr 127.0.0.1), pasta " +
 			"with --tcp-ports at start; the servers listen on 0.0.0.0 in the namespace. switchyard dials the server from " +
-			"inside the namespace and splices; pasta splices loopback connections the same way (its fastest path); " +
+			"inside the namespace (from a transparent socket, so the server sees 10.0.2.2 as slirp4netns shows a loopback " +
+			"client) and splices; pasta splices loopback connections the same way (its fastest path); " +
 			"slirp4netns goes through libslirp's TCP stack and the TAP. Port-forward ratios are against pasta.",
 		"Targets compare bulk throughput (iperf3, client → server).",
 	}
