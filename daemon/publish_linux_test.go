@@ -54,6 +54,18 @@ func askWho(ns, addr string) (string, error) {
 	return string(b), err
 }
 
+// webEndpoint attaches a new namespace to the default network as endpoint
+// "web" and returns the namespace and its address.
+func webEndpoint(t *testing.T, l *live) (ns, ip string) {
+	t.Helper()
+	ns = nstest.NewNetns(t)
+	ep, err := l.c.Attach(context.Background(), "default", api.EndpointCreate{Netns: ns, Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, strings.Split(ep.IP, "/")[0]
+}
+
 // hostHasIPv6 reports whether the host can listen on [::1].
 func hostHasIPv6() bool {
 	ln, err := net.Listen("tcp6", "[::1]:0")
@@ -77,12 +89,7 @@ func TestPublishBothPaths(t *testing.T) {
 		t.Skip("needs nft to delete the DNAT rule by hand")
 	}
 	l := startDaemon(t)
-	web := nstest.NewNetns(t)
-	ep, err := l.c.Attach(context.Background(), "default", api.EndpointCreate{Netns: web, Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	webIP := strings.Split(ep.IP, "/")[0]
+	web, webIP := webEndpoint(t, l)
 	for _, port := range []string{"80", "81", "82", "83", "84"} {
 		whoami(t, web, webIP+":"+port)
 	}
@@ -166,12 +173,7 @@ func TestPublishBothPaths(t *testing.T) {
 
 func TestPublishRangeInOneProcess(t *testing.T) {
 	l := startDaemon(t)
-	web := nstest.NewNetns(t)
-	ep, err := l.c.Attach(context.Background(), "default", api.EndpointCreate{Netns: web, Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	webIP := strings.Split(ep.IP, "/")[0]
+	web, webIP := webEndpoint(t, l)
 	whoami(t, web, webIP+":31000")
 	whoami(t, web, webIP+":31999")
 	publish(t, l, "127.0.0.1:21000-21999:web:31000-31999", api.PathUserspace)
@@ -210,12 +212,8 @@ func TestPublishBadInput(t *testing.T) {
 // refused; no nftables table appears.
 func TestPublishWithoutKernelPath(t *testing.T) {
 	l := startDaemonWith(t, daemon.Config{DisableKernelPath: true})
-	web := nstest.NewNetns(t)
-	ep, err := l.c.Attach(context.Background(), "default", api.EndpointCreate{Netns: web, Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	whoami(t, web, strings.Split(ep.IP, "/")[0]+":80")
+	web, webIP := webEndpoint(t, l)
+	whoami(t, web, webIP+":80")
 	client, clientIP := remoteHost(t, "10.211.0")
 	p, err := l.c.Publish(context.Background(), "default", api.PublishRequest{Spec: "18090:web:80"})
 	if err != nil || p.Path != api.PathUserspace || !strings.Contains(p.Note, "kernel path") {
@@ -283,12 +281,7 @@ func askWhoUDP(ns, addr string) (string, error) {
 // endpoint sees on each.
 func TestPublishUDP(t *testing.T) {
 	l := startDaemon(t)
-	web := nstest.NewNetns(t)
-	ep, err := l.c.Attach(context.Background(), "default", api.EndpointCreate{Netns: web, Name: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	webIP := strings.Split(ep.IP, "/")[0]
+	web, webIP := webEndpoint(t, l)
 	for _, port := range []string{"95", "96", "97"} {
 		whoamiUDP(t, web, webIP+":"+port)
 	}

@@ -87,12 +87,15 @@ func TestHostLoopbackRefusedByDefault(t *testing.T) {
 	}
 }
 
-func TestUDPToHostLoopbackThroughNAT(t *testing.T) {
+// hostUDPEcho is a UDP server on the host's loopback that echoes every
+// datagram; it stops when t ends.
+func hostUDPEcho(t *testing.T) netip.AddrPort {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	t.Cleanup(func() { pc.Close() })
 	go func() {
 		buf := make([]byte, 65535)
 		for {
@@ -103,10 +106,14 @@ func TestUDPToHostLoopbackThroughNAT(t *testing.T) {
 			pc.WriteTo(buf[:n], from)
 		}
 	}()
-	port := pc.LocalAddr().(*net.UDPAddr).Port
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func TestUDPToHostLoopbackThroughNAT(t *testing.T) {
+	port := hostUDPEcho(t).Port()
 	g := mustGateway(t, Config{NAT: nat.Config{AllowHostLoopback: true}})
 	p := newPeer(t, g)
-	dst := full(netip.AddrPortFrom(gwAddr, uint16(port)))
+	dst := full(netip.AddrPortFrom(gwAddr, port))
 	c, err := gonet.DialUDP(p.s, nil, &dst, ipv4.ProtocolNumber)
 	if err != nil {
 		t.Fatal(err)

@@ -115,25 +115,11 @@ func TestNATTableCapAndFlows(t *testing.T) {
 // TestNATUDPIdleExpiry: a UDP flow goes away after UDPIdle without
 // datagrams, and its socket with it.
 func TestNATUDPIdleExpiry(t *testing.T) {
-	echo, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := echo.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			echo.WriteTo(buf[:n], from)
-		}
-	}()
+	echo := hostUDPEcho(t)
 	var closed atomic.Int32
 	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
-		c, err := d.DialContext(ctx, network, echo.LocalAddr().String())
+		c, err := d.DialContext(ctx, network, echo.String())
 		if err != nil {
 			return nil, err
 		}
