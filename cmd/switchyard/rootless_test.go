@@ -220,6 +220,16 @@ func TestSlirp4netnsDropIn(t *testing.T) {
 			if r := apiCall(t, sock, `{"execute":"list_hostfwd"}`); !strings.Contains(r, `"guest_addr":"10.0.2.100","guest_port":8080`) {
 				t.Fatalf("list_hostfwd: %s", r)
 			}
+			// A guest_addr that is not the namespace's own (here the
+			// gateway, whose NAT reaches the host's loopback) is dialed
+			// through the TAP like any other.
+			port2 := freePort(t)
+			if r := apiCall(t, sock, `{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":`+port2+`,"guest_addr":"10.0.2.2","guest_port":`+hostPort+`}}`); !strings.HasPrefix(r, `{"return":{"id":`) {
+				t.Fatalf("add_hostfwd to 10.0.2.2: %s", r)
+			}
+			if got := dialRead(t, "127.0.0.1:"+port2); got != "host" {
+				t.Fatalf("forward to the gateway's host loopback read %q, want \"host\"", got)
+			}
 			// Exit fd: any event ends it with status 0, the socket removed.
 			exitW.Close()
 			done := make(chan error, 1)

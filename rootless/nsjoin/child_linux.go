@@ -244,11 +244,17 @@ func (s *server) dialInside(ctx context.Context, req request) (c net.Conn, lost 
 			return nil, "", fmt.Errorf("bad request: src: %w", err)
 		}
 		if lost = keepable(req.Network, src, dst.Addr()); lost == "" {
+			lost = localTarget(dst.Addr())
+		}
+		if lost == "" {
 			if err := s.src.ready(); err != nil {
 				lost = err.Error()
 			} else {
 				c, err := dialFrom(ctx, src, req.Addr)
-				return c, "", err
+				if !errors.Is(err, errTransparent) {
+					return c, "", err
+				}
+				lost = err.Error() // dial plainly below
 			}
 		}
 	}

@@ -101,6 +101,10 @@ func (k *srcKeeper) close() {
 	k.undo = nil
 }
 
+// errTransparent marks a dialFrom failure to set the socket up (options,
+// bind), after which a plain dial can still reach the guest.
+var errTransparent = errors.New("transparent socket")
+
 // dialFrom connects to dst from src with a transparent, marked socket.
 func dialFrom(ctx context.Context, src netip.Addr, dst string) (net.Conn, error) {
 	d := net.Dialer{
@@ -108,15 +112,38 @@ func dialFrom(ctx context.Context, src netip.Addr, dst string) (net.Conn, error)
 		Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1)
-				if serr == nil {
-					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, srcMark)
+				if serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1); serr != nil {
+					serr = fmt.Errorf("IP_TRANSPARENT: %w", serr)
+				} else if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, srcMark); serr != nil {
+					serr = fmt.Errorf("SO_MARK: %w", serr)
 				}
 			})
-			return errors.Join(err, serr)
+			if err = errors.Join(err, serr); err != nil {
+				return fmt.Errorf("%w: %w", errTransparent, err)
+			}
+			return nil
 		},
 	}
-	return d.DialContext(ctx, "tcp", dst)
+	c, err := d.DialContext(ctx, "tcp", dst)
+	var se *os.SyscallError
+	if errors.As(err, &se) && se.Syscall == "bind" {
+		err = fmt.Errorf("%w: bind %v: %w", errTransparent, src, err)
+	}
+	return c, err
+}
+
+// localTarget says why a dial to dst cannot keep its source, or "": only a
+// destination local to the namespace (the guest's own address) can, since
+// the marked packets are all routed locally.
+func localTarget(dst netip.Addr) string {
+	routes, err := netlink.RouteGet(dst.AsSlice())
+	switch {
+	case err != nil:
+		return fmt.Sprintf("route to %v: %v", dst, err)
+	case len(routes) == 0 || routes[0].Type != unix.RTN_LOCAL:
+		return fmt.Sprintf("%v is not an address of the namespace", dst)
+	}
+	return ""
 }
 
 // keepable says why src cannot be kept for a dial of network to dst, or "".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/nsutil"
 	"github.com/switchyard/switchyard/rootless/nsjoin"
 )
 
@@ -24,9 +26,6 @@ var clientIP = netip.MustParseAddr("192.0.2.77")
 // checks that the policy routing is in place while the agent runs.
 func checkSourceKept(t *testing.T, cred *syscall.Credential, pid int, a *nsjoin.Agent) {
 	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skipf("needs socat: %v", err)
-	}
 	const port = 5557
 	ln := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-U", "-n", "--preserve-credentials",
 		"socat", "-T5", "TCP-LISTEN:"+strconv.Itoa(port)+",bind="+guestIP.String()+",reuseaddr",
@@ -67,6 +66,12 @@ func checkSourceKept(t *testing.T, cred *syscall.Credential, pid int, a *nsjoin.
 	}
 }
 
+// haveSocat reports whether socat, checkSourceKept's listener, is here.
+func haveSocat() bool {
+	_, err := exec.LookPath("socat")
+	return err == nil
+}
+
 // checkSourceUndone checks that a closed agent left no rule, route or
 // sysctl change behind.
 func checkSourceUndone(t *testing.T, cred *syscall.Credential, pid int) {
@@ -86,16 +91,33 @@ func checkSourceUndone(t *testing.T, cred *syscall.Credential, pid int) {
 // the routing that makes it work is gone with the agent.
 func TestDialTCPFrom(t *testing.T) {
 	requireTools(t)
+	if !haveSocat() {
+		t.Skip("needs socat")
+	}
 	pid := startUserns(t, nil)
 	a := mustJoin(t, nsjoin.Target{PID: pid}, nsjoin.TapConfig{Configure: true, VnetHdr: true})
 	checkSourceKept(t, nil, pid, a)
 
-	// UDP and IPv6 do not keep it (DialTCPFrom with IPv6 dials plainly).
+	// An IPv6 client's address cannot be kept: the dial comes from the
+	// guest's own address instead.
+	var ln net.Listener
+	if err := nsutil.Do(netnsOf(pid), func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(guestIP, 5558).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := a.DialTCPFrom(ctx, netip.MustParseAddr("2001:db8::1"), netip.AddrPortFrom(guestIP, 1)); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("IPv6 source: %v, want a plain dial refused", err)
+	c, err := a.DialTCPFrom(ctx, netip.MustParseAddr("2001:db8::1"), netip.AddrPortFrom(guestIP, 5558))
+	if err != nil {
+		t.Fatalf("IPv6 source: %v, want a plain dial", err)
 	}
+	if la := c.LocalAddr().String(); !strings.HasPrefix(la, guestIP.String()+":") {
+		t.Errorf("IPv6 source: local address %s, want the guest's %v", la, guestIP)
+	}
+	c.Close()
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}

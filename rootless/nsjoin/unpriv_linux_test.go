@@ -193,7 +193,9 @@ func TestUnprivHelper(t *testing.T) {
 		t.Errorf("responder saw %d ARP, %d UDP", r.arps.Load(), r.udps.Load())
 	}
 	// The user's helper can keep a client's address too.
-	checkSourceKept(t, nil, pid, a)
+	if haveSocat() {
+		checkSourceKept(t, nil, pid, a)
+	}
 	helper := a.PID()
 	if err := a.Close(); err != nil {
 		t.Error(err)
