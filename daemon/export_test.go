@@ -25,3 +25,10 @@ func (d *Daemon) StopUserspacePath(network, spec string) error {
 	p.ids = nil
 	return nil
 }
+
+// RulesOpen reports whether the daemon has opened its nftables table.
+func (d *Daemon) RulesOpen() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rules != nil
+}

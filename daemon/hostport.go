@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -41,7 +40,7 @@ func (d *Daemon) ensureRules() error {
 		return nil
 	}
 	if d.cfg.DisableKernelPath {
-		return errors.New("kernel path: disabled by the configuration (disable_kernel_path)")
+		return fmt.Errorf("%w: kernel path disabled by the configuration (disable_kernel_path)", ErrInvalid)
 	}
 	r, err := portmap.OpenRules(RulesTable)
 	if err != nil {

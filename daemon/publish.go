@@ -83,8 +83,9 @@ func (d *Daemon) install(n *network, p *published) error {
 	if p.path != api.PathUserspace {
 		err := d.installDNAT(n, p)
 		switch {
-		case err != nil && p.path == api.PathBoth:
-			// The userspace path alone still serves every client.
+		case err != nil && p.path == api.PathBoth && !errors.Is(err, ErrConflict):
+			// The kernel path is unavailable here; the userspace path
+			// alone still serves every client.
 			d.uninstall(p)
 			p.path, p.note = api.PathUserspace, fmt.Sprintf("kernel path unavailable (%v): served by the userspace path alone", err)
 		case err != nil:

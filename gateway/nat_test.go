@@ -102,7 +102,15 @@ func TestNATTableCapAndFlows(t *testing.T) {
 		t.Fatalf("stats %+v; want one flow and one refused", st)
 	}
 	now.Add(int64(7 * time.Second))
-	flows := g.NAT().Flows()
+	// The byte counts are bumped after each write returns: the echo can
+	// be back before they are.
+	var flows []nat.FlowInfo
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		flows = g.NAT().Flows()
+		if len(flows) == 1 && flows[0].ToDest == 5 && flows[0].FromDest == 5 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(flows) != 1 {
 		t.Fatalf("flows %+v", flows)
 	}

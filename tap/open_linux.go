@@ -20,10 +20,11 @@ const (
 	tunFTSO6 = 0x04
 )
 
-// Open creates the TAP device described by cfg inside its namespace,
-// configures the interface (MTU, MAC, transmit queue, addresses, link up,
-// default route) and returns it as a port. On any error everything created
-// so far is removed again.
+// Open creates the TAP device described by cfg inside its namespace (or
+// opens the existing one, with cfg.Existing), configures the interface
+// (MTU, MAC, transmit queue, addresses, link up, default route) and returns
+// it as a port. On any error everything created so far is removed again;
+// an existing TAP stays, with whatever of the configuration was applied.
 func Open(cfg Config) (*Device, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -188,13 +189,25 @@ func openPlain(name string, existing bool) (*os.File, error) {
 		ifce.Close()
 		return nil, fmt.Errorf("water returned %T, want *os.File", ifce.ReadWriteCloser)
 	}
+	var oerr error
 	rc, err := f.SyscallConn()
 	if err == nil {
-		err = rc.Control(func(fd uintptr) { syscall.CloseOnExec(int(fd)) })
+		err = rc.Control(func(fd uintptr) {
+			syscall.CloseOnExec(int(fd))
+			if existing {
+				// Offloads belong to the device: a fast Open before
+				// may have left them on, and plain frames need none.
+				oerr = unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, 0)
+			}
+		})
 	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("setting close-on-exec: %w", err)
+	}
+	if oerr != nil {
+		f.Close()
+		return nil, fmt.Errorf("TUNSETOFFLOAD(0): %w", oerr)
 	}
 	return f, nil
 }
@@ -227,7 +240,11 @@ func (b *builder) configure(cfg Config) error {
 	}
 	if cfg.Gateway.IsValid() {
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: cfg.Gateway.AsSlice()}
-		if err := h.RouteAdd(r); err != nil {
+		route := h.RouteAdd
+		if cfg.Existing {
+			route = h.RouteReplace // it may still be there from an earlier Open
+		}
+		if err := route(r); err != nil {
 			return fmt.Errorf("adding default route via %v: %w", cfg.Gateway, err)
 		}
 	}

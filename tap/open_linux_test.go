@@ -245,8 +245,9 @@ func TestOpenExisting(t *testing.T) {
 	}
 	for _, plain := range []bool{false, true} {
 		cfg := tap.Config{Netns: path, Name: "ptap0", Existing: true, Plain: plain, MTU: 1400,
-			MAC:   net.HardwareAddr{0x02, 0x42, 0, 0, 1, 1},
-			Addrs: []netip.Prefix{netip.MustParsePrefix("10.78.0.1/24")}}
+			MAC:     net.HardwareAddr{0x02, 0x42, 0, 0, 1, 1},
+			Addrs:   []netip.Prefix{netip.MustParsePrefix("10.78.0.1/24")},
+			Gateway: netip.MustParseAddr("10.78.0.254")} // still there the second time
 		d, err := tap.Open(cfg)
 		if err != nil {
 			t.Fatalf("plain=%v: Open existing: %v", plain, err)

@@ -95,7 +95,7 @@ func (a *Agent) dial(ctx context.Context, network string, src netip.Addr, addr n
 	}
 	if r.lost != "" {
 		a.srcWarn.Do(func() {
-			a.log.Warn("nsjoin: port forwards cannot keep the client's address; the guest sees its own", "why", r.lost)
+			a.log.Warn("nsjoin: a port forward could not keep the client's address (the guest sees its own; said once)", "why", r.lost)
 		})
 	}
 	f := os.NewFile(uintptr(r.fd), "nsjoin-"+network)

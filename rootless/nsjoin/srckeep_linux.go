@@ -69,20 +69,21 @@ func (k *srcKeeper) setup() error {
 	}
 	route := &netlink.Route{LinkIndex: lo.Attrs().Index, Table: srcTable, Type: unix.RTN_LOCAL,
 		Scope: netlink.SCOPE_HOST, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}}
+	// One helper serves a namespace (as with slirp4netns): a rule or route
+	// already there is a leftover of a helper that was killed, and is taken
+	// over, so that this one's exit removes it.
 	if err := netlink.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("local route in table %d: %w", srcTable, err)
-	} else if err == nil {
-		k.undo = append(k.undo, func() { _ = netlink.RouteDel(route) })
 	}
+	k.undo = append(k.undo, func() { _ = netlink.RouteDel(route) })
 	rule := netlink.NewRule()
 	rule.Family, rule.Mark, rule.Table, rule.Priority = unix.AF_INET, srcMark, srcTable, srcRulePrio
 	mask := uint32(0xffffffff)
 	rule.Mask = &mask
 	if err := netlink.RuleAdd(rule); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("rule fwmark %#x: %w", srcMark, err)
-	} else if err == nil {
-		k.undo = append(k.undo, func() { _ = netlink.RuleDel(rule) })
 	}
+	k.undo = append(k.undo, func() { _ = netlink.RuleDel(rule) })
 	return nil
 }
 
