@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,5 +50,20 @@ func (c common) fillOne(mtu *int, maxMTU int) error {
 		return err
 	}
 	*mtu = mtus[0]
+	return nil
+}
+
+// topologies sets *names to all (in that order) when empty, and checks
+// that each name is one of all.
+func (c common) topologies(names *[]string, all ...string) error {
+	if len(*names) == 0 {
+		*names = slices.Clone(all)
+	}
+	for _, t := range *names {
+		if !slices.Contains(all, t) {
+			want := strings.Join(all[:len(all)-1], ", ") + " or " + all[len(all)-1]
+			return fmt.Errorf("%s: unknown topology %q (want %s)", c.name, t, want)
+		}
+	}
 	return nil
 }

@@ -65,13 +65,8 @@ func (cfg NATConfig) withDefaults() (NATConfig, error) {
 	if err := c.fill([]int{1500, NATMaxMTU}, NATMaxMTU); err != nil {
 		return cfg, err
 	}
-	if len(cfg.Topologies) == 0 {
-		cfg.Topologies = []string{TopologySwitchyardNAT, TopologySlirp}
-	}
-	for _, t := range cfg.Topologies {
-		if _, ok := natSubnets[t]; !ok {
-			return cfg, fmt.Errorf("bench nat: unknown topology %q (want %s or %s)", t, TopologySwitchyardNAT, TopologySlirp)
-		}
+	if err := c.topologies(&cfg.Topologies, TopologySwitchyardNAT, TopologySlirp); err != nil {
+		return cfg, err
 	}
 	if cfg.Iperf == "" {
 		cfg.Iperf = "iperf3"

@@ -11,14 +11,21 @@ import (
 // startEcho runs an echo server on loopback for the test's lifetime.
 func startEcho(t *testing.T, size int) string {
 	t.Helper()
+	return startServer(t, func(ctx context.Context, ready func(net.Addr)) error {
+		_, err := RunRRServer(ctx, RRServerConfig{Listen: "127.0.0.1:0", Size: size, MaxDuration: time.Minute}, ready)
+		return err
+	})
+}
+
+// startServer runs a peer server (serve reports its address to ready) for
+// the test's lifetime and returns its address; the server must stop when
+// its context ends.
+func startServer(t *testing.T, serve func(ctx context.Context, ready func(net.Addr)) error) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() {
-		_, err := RunRRServer(ctx, RRServerConfig{Listen: "127.0.0.1:0", Size: size, MaxDuration: time.Minute},
-			func(a net.Addr) { ready <- a })
-		done <- err
-	}()
+	go func() { done <- serve(ctx, func(a net.Addr) { ready <- a }) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -11,34 +11,10 @@ import (
 // startUDPEcho runs a UDP echo server on loopback for the test's lifetime.
 func startUDPEcho(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		_, err := RunUDPServer(ctx, UDPServerConfig{Listen: "127.0.0.1:0", MaxDuration: time.Minute},
-			func(a net.Addr) { ready <- a })
-		done <- err
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("server did not stop")
-		}
+	return startServer(t, func(ctx context.Context, ready func(net.Addr)) error {
+		_, err := RunUDPServer(ctx, UDPServerConfig{Listen: "127.0.0.1:0", MaxDuration: time.Minute}, ready)
+		return err
 	})
-	select {
-	case a := <-ready:
-		return a.String()
-	case err := <-done:
-		t.Fatalf("server: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("server not ready")
-	}
-	return ""
 }
 
 func TestUDPRRClient(t *testing.T) {

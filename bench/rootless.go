@@ -97,13 +97,8 @@ func (cfg RootlessConfig) withDefaults() (RootlessConfig, error) {
 	if err := c.fill([]int{1500, NATMaxMTU}, NATMaxMTU); err != nil {
 		return cfg, err
 	}
-	if len(cfg.Topologies) == 0 {
-		cfg.Topologies = slices.Clone(rootlessTopologies)
-	}
-	for _, t := range cfg.Topologies {
-		if !slices.Contains(rootlessTopologies, t) {
-			return cfg, fmt.Errorf("bench rootless: unknown topology %q (want %s)", t, strings.Join(rootlessTopologies, ", "))
-		}
+	if err := c.topologies(&cfg.Topologies, rootlessTopologies...); err != nil {
+		return cfg, err
 	}
 	if cfg.Iperf == "" {
 		cfg.Iperf = "iperf3"

@@ -59,13 +59,8 @@ func (cfg SwitchConfig) withDefaults() (SwitchConfig, error) {
 	if err := c.fill([]int{1500, 9000}, 65000); err != nil {
 		return cfg, err
 	}
-	if len(cfg.Topologies) == 0 {
-		cfg.Topologies = []string{TopologySwitchyard, TopologyBridge, TopologyVDE}
-	}
-	for _, t := range cfg.Topologies {
-		if _, ok := switchSubnets[t]; !ok {
-			return cfg, fmt.Errorf("bench switch: unknown topology %q (want %s, %s or %s)", t, TopologySwitchyard, TopologyBridge, TopologyVDE)
-		}
+	if err := c.topologies(&cfg.Topologies, TopologySwitchyard, TopologyBridge, TopologyVDE); err != nil {
+		return cfg, err
 	}
 	if cfg.Iperf == "" {
 		cfg.Iperf = "iperf3"

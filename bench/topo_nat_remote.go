@@ -33,15 +33,21 @@ const remoteLinkPrefix = "sybench"
 func remoteLinkName() string { return remoteLinkPrefix + strconv.Itoa(os.Getpid()) }
 
 // addRemote creates the remote namespace and its veth pair, both at mtu,
-// and returns the server endpoint. Teardown deletes the root-side link
-// (which takes its peer along) before the namespace, so that the next
+// and the (still unconnected) client namespace; it returns the server
+// endpoint and the client namespace's name. Teardown deletes the root-side
+// link (which takes its peer along) before the namespace, so that the next
 // Setup finds the name and the addresses free.
-func (b *topoBase) addRemote(ctx context.Context, mtu int) (Endpoint, error) {
+func (b *topoBase) addRemote(ctx context.Context, mtu int) (Endpoint, string, error) {
 	if err := checkRemoteFree(); err != nil {
-		return Endpoint{}, err
+		return Endpoint{}, "", err
 	}
-	return b.addVethNetns(ctx, vethNetns{role: "remote", link: remoteLinkName(), prefix: NATRemotePrefix,
+	server, err := b.addVethNetns(ctx, vethNetns{role: "remote", link: remoteLinkName(), prefix: NATRemotePrefix,
 		hostIP: NATRemoteHostIP, nsIP: NATRemoteIP, mtu: mtu})
+	if err != nil {
+		return Endpoint{}, "", err
+	}
+	client, err := b.newNetns(ctx, "client")
+	return server, client, err
 }
 
 // vethNetns describes a namespace joined to the caller's by a veth pair.

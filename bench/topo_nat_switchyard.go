@@ -37,11 +37,7 @@ func (t *SwitchyardNATTopology) Name() string { return TopologySwitchyardNAT }
 
 // Setup implements Topology.
 func (t *SwitchyardNATTopology) Setup(ctx context.Context, mtu int) (Pair, error) {
-	server, err := t.addRemote(ctx, mtu)
-	if err != nil {
-		return Pair{}, err
-	}
-	clientNs, err := t.newNetns(ctx, "client")
+	server, clientNs, err := t.addRemote(ctx, mtu)
 	if err != nil {
 		return Pair{}, err
 	}

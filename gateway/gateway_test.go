@@ -27,6 +27,12 @@ func hostEcho(t *testing.T) netip.AddrPort {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveEcho(t, ln)
+}
+
+// serveEcho echoes every connection to ln until EOF, then half-closes
+// and closes it; ln is closed when t ends.
+func serveEcho(t *testing.T, ln net.Listener) netip.AddrPort {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {

@@ -120,27 +120,35 @@ func (g *Gateway) deniedHostLoopback(ip header.IPv4, payload []byte) bool {
 	if g.nat.HostLoopbackAllowed() || netip.AddrFrom4(ip.DestinationAddress().As4()) != g.cfg.Address {
 		return false
 	}
-	var port uint16
-	switch ip.TransportProtocol() {
-	case header.TCPProtocolNumber:
-		if len(payload) < header.TCPMinimumSize {
-			return false
-		}
-		t := header.TCP(payload)
-		if t.Flags()&(header.TCPFlagSyn|header.TCPFlagAck) != header.TCPFlagSyn {
-			return false
-		}
-		port = t.DestinationPort()
-	case header.UDPProtocolNumber:
-		if len(payload) < header.UDPMinimumSize {
-			return false
-		}
-		port = header.UDP(payload).DestinationPort()
-	default:
+	port, ok := openingPort(ip.TransportProtocol(), payload)
+	if !ok {
 		return false
 	}
 	dnsHere := g.cfg.DNS != nil && g.cfg.DNSAddress == g.cfg.Address
 	return !(port == 53 && dnsHere) && port != 67
+}
+
+// openingPort returns the destination port of a transport payload that
+// opens a flow (a TCP SYN without ACK, or any UDP datagram); ok is false
+// for anything else, truncated headers included.
+func openingPort(proto tcpip.TransportProtocolNumber, payload []byte) (port uint16, ok bool) {
+	switch proto {
+	case header.TCPProtocolNumber:
+		if len(payload) < header.TCPMinimumSize {
+			return 0, false
+		}
+		t := header.TCP(payload)
+		if t.Flags()&(header.TCPFlagSyn|header.TCPFlagAck) != header.TCPFlagSyn {
+			return 0, false
+		}
+		return t.DestinationPort(), true
+	case header.UDPProtocolNumber:
+		if len(payload) < header.UDPMinimumSize {
+			return 0, false
+		}
+		return header.UDP(payload).DestinationPort(), true
+	}
+	return 0, false
 }
 
 // unreachableFrame builds ICMP destination unreachable, code network

@@ -263,23 +263,8 @@ func (g *Gateway) deniedHostLoopback6(ip header.IPv6, payload []byte) bool {
 	if g.nat.HostLoopbackAllowed() || netip.AddrFrom16(ip.DestinationAddress().As16()) != g.cfg.Address6 {
 		return false
 	}
-	var port uint16
-	switch tcpip.TransportProtocolNumber(ip.NextHeader()) {
-	case header.TCPProtocolNumber:
-		if len(payload) < header.TCPMinimumSize {
-			return false
-		}
-		t := header.TCP(payload)
-		if t.Flags()&(header.TCPFlagSyn|header.TCPFlagAck) != header.TCPFlagSyn {
-			return false
-		}
-		port = t.DestinationPort()
-	case header.UDPProtocolNumber:
-		if len(payload) < header.UDPMinimumSize {
-			return false
-		}
-		port = header.UDP(payload).DestinationPort()
-	default:
+	port, ok := openingPort(tcpip.TransportProtocolNumber(ip.NextHeader()), payload)
+	if !ok {
 		return false
 	}
 	dnsHere := g.cfg.DNS != nil && g.cfg.DNSAddress6 == g.cfg.Address6

@@ -185,20 +185,7 @@ func hostEcho6(t *testing.T) netip.AddrPort {
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return serveEcho(t, ln)
 }
 
 func TestIPv6DNSAndHostLoopback(t *testing.T) {

@@ -177,6 +177,20 @@ func (b *base) sleep(d time.Duration) bool {
 	}
 }
 
+// backOff handles a failed accept or receive: it reports false when the
+// mapping is closing (the loop is to end); otherwise it counts the error,
+// warns with msg and pauses, doubling *delay up to MaxAcceptBackoff, and
+// reports whether the mapping still runs.
+func (b *base) backOff(delay *time.Duration, msg string, err error) bool {
+	if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	b.ctr.acceptErrors.Add(1)
+	*delay = nextBackoff(*delay, b.cfg.MaxAcceptBackoff)
+	b.warn(msg, "err", err, "pause", *delay)
+	return b.sleep(*delay)
+}
+
 // nextBackoff doubles the pause after a failed accept or read, from 5 ms
 // up to max.
 func nextBackoff(d, max time.Duration) time.Duration {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -46,13 +45,7 @@ func (t *tcpMapping) acceptLoop() {
 	for {
 		c, err := t.ln.Accept()
 		if err != nil {
-			if t.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			t.ctr.acceptErrors.Add(1)
-			delay = nextBackoff(delay, t.cfg.MaxAcceptBackoff)
-			t.warn("accept failed; backing off", "err", err, "pause", delay)
-			if !t.sleep(delay) {
+			if !t.backOff(&delay, "accept failed; backing off", err) {
 				return
 			}
 			continue

@@ -70,13 +70,7 @@ func (u *udpMapping) readLoop() {
 	for {
 		n, client, local, err := u.sock.read(buf, oob)
 		if err != nil {
-			if u.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			u.ctr.acceptErrors.Add(1)
-			delay = nextBackoff(delay, u.cfg.MaxAcceptBackoff)
-			u.warn("receive failed; backing off", "err", err, "pause", delay)
-			if !u.sleep(delay) {
+			if !u.backOff(&delay, "receive failed; backing off", err) {
 				return
 			}
 			continue

@@ -24,20 +24,25 @@ func isCSpace(c byte) bool {
 	return c == ' ' || (c >= '\t' && c <= '\r')
 }
 
+// skipSpaceSign skips C white space and one optional sign, as strtol and
+// scanf do, returning the index after them and whether the sign was '-'.
+func skipSpaceSign(s string) (i int, neg bool) {
+	for i < len(s) && isCSpace(s[i]) {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	return i, neg
+}
+
 // strtol10 is strtol(s, &end, 10) followed by slirp4netns's check
 // "errno == 0 && *end == '\0'": leading white space and a sign are
 // accepted, an empty string converts to 0, out-of-range values (ERANGE)
 // and trailing characters fail.
 func strtol10(s string) (int64, bool) {
-	i := 0
-	for i < len(s) && isCSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
+	i, neg := skipSpaceSign(s)
 	start := i
 	var v uint64
 	overflow := false
@@ -69,15 +74,7 @@ func strtol10(s string) (int64, bool) {
 // an optional 0x prefix, saturates at ULONG_MAX, then keeps the low 32
 // bits.
 func scanHex(s string) (int32, bool) {
-	i := 0
-	for i < len(s) && isCSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
+	i, neg := skipSpaceSign(s)
 	digits := 0
 	if i+1 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') {
 		i += 2

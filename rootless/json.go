@@ -126,18 +126,13 @@ func (p *jsonParser) object(nesting int) (*jsonValue, bool) {
 			return nil, false
 		}
 		v.obj[key] = val
-		p.skipSpace()
-		if p.peek() != ',' {
+		if !p.comma() {
 			break
 		}
-		p.i++
-		p.skipSpace()
 	}
-	p.skipSpace()
-	if p.peek() != '}' {
+	if !p.closing('}') {
 		return nil, false
 	}
-	p.i++
 	return v, true
 }
 
@@ -152,19 +147,38 @@ func (p *jsonParser) array(nesting int) (*jsonValue, bool) {
 		if _, ok := p.value(nesting); !ok {
 			return nil, false
 		}
-		p.skipSpace()
-		if p.peek() != ',' {
+		if !p.comma() {
 			break
 		}
-		p.i++
-		p.skipSpace()
 	}
-	p.skipSpace()
-	if p.peek() != ']' {
+	if !p.closing(']') {
 		return nil, false
 	}
-	p.i++
 	return &jsonValue{kind: jsonArray}, true
+}
+
+// comma consumes white space, a ',' and the white space after it; it
+// reports false (having consumed only the leading space) when no ','
+// follows.
+func (p *jsonParser) comma() bool {
+	p.skipSpace()
+	if p.peek() != ',' {
+		return false
+	}
+	p.i++
+	p.skipSpace()
+	return true
+}
+
+// closing consumes white space and the delimiter c, reporting whether c
+// was there.
+func (p *jsonParser) closing(c byte) bool {
+	p.skipSpace()
+	if p.peek() != c {
+		return false
+	}
+	p.i++
+	return true
 }
 
 // get returns the member name of o, or nil.

@@ -116,7 +116,6 @@ func benchSwitchFlags(o *benchSwitchOpts) *pflag.FlagSet {
 	o.register(fs, "switch", "bulk, rr and crr")
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, 9000}, "MTUs to measure at")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard, kernel-bridge, vde_switch; default all)")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchSwitchUsage+fs.FlagUsages()) }
 	return fs
 }
 
@@ -135,21 +134,20 @@ func benchNATFlags(o *benchNATOpts) *pflag.FlagSet {
 	fs.IntSliceVar(&o.mtus, "mtu", []int{1500, bench.NATMaxMTU}, "MTUs to measure at (576-65520)")
 	fs.StringSliceVar(&o.topologies, "topology", nil, "topologies to measure (switchyard-nat, slirp4netns; default both)")
 	fs.BoolVar(&o.noReverse, "no-reverse", false, "skip the reverse (server to endpoint) bulk transfer")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchNATUsage+fs.FlagUsages()) }
 	return fs
 }
 
 // benchParse parses args into fs for the command `switchyard <cmd>`. It
 // returns done with an exit code when the command should stop: 0 after
-// printing usage (from usage) to stdout for --help, 2 after printing the
+// printing usage (header, then the flags) to stdout for --help, 2 after printing the
 // error as one line to stderr for a bad flag. pflag's ContinueOnError
 // prints neither, and would print usage to stderr for --help.
-func benchParse(fs *pflag.FlagSet, args []string, cmd string, usage func(io.Writer)) (code int, done bool) {
+func benchParse(fs *pflag.FlagSet, args []string, cmd, header string) (code int, done bool) {
 	fs.Usage = func() {}
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		usage(os.Stdout)
+		fmt.Fprint(os.Stdout, header+fs.FlagUsages())
 		return 0, true
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "switchyard %s: %v\n", cmd, err)
@@ -165,8 +163,7 @@ func benchParse(fs *pflag.FlagSet, args []string, cmd string, usage func(io.Writ
 func benchSwitch(args []string, log *slog.Logger) int {
 	var o benchSwitchOpts
 	fs := benchSwitchFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchSwitchUsage+fs.FlagUsages()) }
-	if code, done := benchParse(fs, args, "bench switch", usage); done {
+	if code, done := benchParse(fs, args, "bench switch", benchSwitchUsage); done {
 		return code
 	}
 	return benchRun("switch", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {
@@ -181,8 +178,7 @@ func benchSwitch(args []string, log *slog.Logger) int {
 func benchNAT(args []string, log *slog.Logger) int {
 	var o benchNATOpts
 	fs := benchNATFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchNATUsage+fs.FlagUsages()) }
-	if code, done := benchParse(fs, args, "bench nat", usage); done {
+	if code, done := benchParse(fs, args, "bench nat", benchNATUsage); done {
 		return code
 	}
 	return benchRun("nat", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {
@@ -290,10 +286,8 @@ func benchPeer(args []string, log *slog.Logger) int {
 		fmt.Fprintf(os.Stderr, "switchyard bench peer: unknown peer %q\n", args[0])
 		return 2
 	}
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: switchyard bench peer %s [flags]\n\nFlags:\n%s", args[0], fs.FlagUsages())
-	}
-	if code, done := benchParse(fs, args[1:], "bench peer "+args[0], usage); done {
+	header := "Usage: switchyard bench peer " + args[0] + " [flags]\n\nFlags:\n"
+	if code, done := benchParse(fs, args[1:], "bench peer "+args[0], header); done {
 		return code
 	}
 	res, err := run()

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -41,7 +38,6 @@ func benchCaptureFlags(o *benchCaptureOpts) *pflag.FlagSet {
 	o.register(fs, "capture", "bulk, rr and crr")
 	fs.IntVar(&o.mtu, "mtu", 1500, "MTU of the network and endpoints (576-65000)")
 	fs.StringVar(&o.filter, "filter", bench.CaptureNoMatchFilter, "filter of the non-matching capture (must match none of the traffic)")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchCaptureUsage+fs.FlagUsages()) }
 	return fs
 }
 
@@ -49,8 +45,7 @@ func benchCaptureFlags(o *benchCaptureOpts) *pflag.FlagSet {
 func benchCapture(args []string, log *slog.Logger) int {
 	var o benchCaptureOpts
 	fs := benchCaptureFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchCaptureUsage+fs.FlagUsages()) }
-	if code, done := benchParse(fs, args, "bench capture", usage); done {
+	if code, done := benchParse(fs, args, "bench capture", benchCaptureUsage); done {
 		return code
 	}
 	return benchRun("capture", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {

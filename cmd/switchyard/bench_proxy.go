@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -46,7 +45,6 @@ func benchProxyFlags(o *benchProxyOpts) *pflag.FlagSet {
 	fs.IntVar(&o.mappings, "mappings", 1000, "port mappings of the memory comparison (0: skip it)")
 	fs.DurationVar(&o.startLimit, "start-limit", time.Minute, "stop starting docker-proxy processes after this long and extrapolate")
 	fs.StringVar(&o.dockerProxy, "docker-proxy", bench.DefaultDockerProxy, "the reference docker-proxy")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchProxyUsage+fs.FlagUsages()) }
 	return fs
 }
 
@@ -54,8 +52,7 @@ func benchProxyFlags(o *benchProxyOpts) *pflag.FlagSet {
 func benchProxy(args []string, log *slog.Logger) int {
 	var o benchProxyOpts
 	fs := benchProxyFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchProxyUsage+fs.FlagUsages()) }
-	if code, done := benchParse(fs, args, "bench proxy", usage); done {
+	if code, done := benchParse(fs, args, "bench proxy", benchProxyUsage); done {
 		return code
 	}
 	if o.mappings < 0 {

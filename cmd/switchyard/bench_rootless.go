@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -51,7 +48,6 @@ func benchRootlessFlags(o *benchRootlessOpts) *pflag.FlagSet {
 	fs.BoolVar(&o.noReverse, "no-reverse", false, "skip the reverse (host to namespace) bulk transfer of namespace -> host")
 	fs.StringVar(&o.slirp4netns, "slirp4netns", "slirp4netns", "the reference slirp4netns")
 	fs.StringVar(&o.pasta, "pasta", "pasta", "the reference pasta")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, benchRootlessUsage+fs.FlagUsages()) }
 	return fs
 }
 
@@ -59,8 +55,7 @@ func benchRootlessFlags(o *benchRootlessOpts) *pflag.FlagSet {
 func benchRootless(args []string, log *slog.Logger) int {
 	var o benchRootlessOpts
 	fs := benchRootlessFlags(&o)
-	usage := func(w io.Writer) { fmt.Fprint(w, benchRootlessUsage+fs.FlagUsages()) }
-	if code, done := benchParse(fs, args, "bench rootless", usage); done {
+	if code, done := benchParse(fs, args, "bench rootless", benchRootlessUsage); done {
 		return code
 	}
 	return benchRun("rootless", o.out, log, func(ctx context.Context, exe string) (*bench.Report, error) {
