@@ -21,23 +21,23 @@ const Prefix = "sytest-"
 func RequireNetAdmin(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)")
+		Skip(t, "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)")
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		t.Skipf("capget: %v", err)
+		Skipf(t, "capget: %v", err)
 	}
 	for c, name := range map[uint]string{unix.CAP_NET_ADMIN: "CAP_NET_ADMIN", unix.CAP_SYS_ADMIN: "CAP_SYS_ADMIN"} {
 		if data[c/32].Effective&(1<<(c%32)) == 0 {
-			t.Skipf("needs %s in the effective capability set", name)
+			Skipf(t, "needs %s in the effective capability set", name)
 		}
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skipf("no TUN/TAP support: %v", err)
+		Skipf(t, "no TUN/TAP support: %v", err)
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skipf("needs ip(8): %v", err)
+		Skipf(t, "needs ip(8): %v", err)
 	}
 }
 
@@ -53,7 +53,7 @@ func NewNetns(t testing.TB) string {
 	}
 	name := Prefix + hex.EncodeToString(b[:])
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("cannot create network namespaces: ip netns add %s: %v: %s", name, err, out)
+		Skipf(t, "cannot create network namespaces: ip netns add %s: %v: %s", name, err, out)
 	}
 	t.Cleanup(func() {
 		out, err := exec.Command("ip", "netns", "del", name).CombinedOutput()

@@ -14,7 +14,7 @@ const Prefix = "sytest-"
 // RequireNetAdmin skips t: network namespaces need Linux.
 func RequireNetAdmin(t testing.TB) {
 	t.Helper()
-	t.Skip("network namespaces need Linux")
+	Skip(t, "network namespaces need Linux")
 }
 
 // NewNetns skips t: network namespaces need Linux.
