@@ -67,6 +67,8 @@ func TestJoinBadInput(t *testing.T) {
 		{"no target", nsjoin.Target{}, nsjoin.TapConfig{}, nil, "no target"},
 		{"userns only", nsjoin.Target{UsernsPath: "/proc/self/ns/user"}, nsjoin.TapConfig{}, nil, "needs NetnsPath"},
 		{"PID and path", nsjoin.Target{PID: 1, NetnsPath: "/proc/1/ns/net"}, nsjoin.TapConfig{}, nil, "mutually exclusive"},
+		{"PID with userns path that is a netns", nsjoin.Target{PID: os.Getpid(), UsernsPath: "/proc/self/ns/net"}, nsjoin.TapConfig{}, nil, "not a user namespace"},
+		{"PID with missing userns path", nsjoin.Target{PID: os.Getpid(), UsernsPath: "/nonexistent/userns"}, nsjoin.TapConfig{}, os.ErrNotExist, "no such file"},
 		{"negative PID", nsjoin.Target{PID: -4}, nsjoin.TapConfig{}, nil, "bad PID"},
 		{"MAC without configure", self, nsjoin.TapConfig{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, nil, "need Configure"},
 		{"long name", self, nsjoin.TapConfig{Name: "abcdefghijklmnop"}, nil, "too long"},

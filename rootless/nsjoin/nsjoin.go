@@ -37,21 +37,27 @@ var ErrNoTargetProcess = errors.New("nsjoin: target named by path: no process to
 var ErrClosed = errors.New("nsjoin: agent closed")
 
 // Target names the namespaces to join: either PID (PID mode) or NetnsPath
-// with an optional UsernsPath (path mode), like slirp4netns' --netns-type.
+// (path mode), like slirp4netns' --netns-type, each with an optional
+// UsernsPath (--userns-path).
 type Target struct {
 	// PID selects PID mode: the network namespace of process PID and its
-	// user namespace (skipped when it is the caller's own).
+	// user namespace (skipped when it is the caller's own), or UsernsPath
+	// instead of the latter when it is set.
 	PID int
 	// NetnsPath selects path mode: the network namespace file to join, e.g.
 	// a bind mount under /run/user/UID/netns or /proc/PID/ns/net.
 	NetnsPath string
-	// UsernsPath is the user namespace to join before the network namespace
-	// in path mode; empty means to join only the network namespace.
+	// UsernsPath is the user namespace to join before the network
+	// namespace. Empty means, in path mode, to join only the network
+	// namespace and, in PID mode, to join the process's user namespace.
 	UsernsPath string
 }
 
 // String describes the target for messages.
 func (t Target) String() string {
+	if t.PID != 0 && t.UsernsPath != "" {
+		return fmt.Sprintf("pid %d (userns %s)", t.PID, t.UsernsPath)
+	}
 	if t.PID != 0 {
 		return fmt.Sprintf("pid %d", t.PID)
 	}
@@ -66,8 +72,8 @@ func (t Target) validate() error {
 	switch {
 	case t.PID < 0:
 		return fmt.Errorf("bad PID %d", t.PID)
-	case t.PID > 0 && (t.NetnsPath != "" || t.UsernsPath != ""):
-		return errors.New("PID and namespace paths are mutually exclusive")
+	case t.PID > 0 && t.NetnsPath != "":
+		return errors.New("PID and NetnsPath are mutually exclusive")
 	case t.PID == 0 && t.NetnsPath == "":
 		if t.UsernsPath != "" {
 			return errors.New("UsernsPath needs NetnsPath")

@@ -52,7 +52,10 @@ func openTarget(t Target) (_ *target, err error) {
 		case !errors.Is(err, unix.ENOSYS): // before Linux 5.3: watch the PID
 			return nil, fmt.Errorf("pidfd_open %d: %w", t.PID, err)
 		}
-		netPath, userPath = proc+"/ns/net", proc+"/ns/user"
+		netPath = proc + "/ns/net"
+		if userPath == "" {
+			userPath = proc + "/ns/user"
+		}
 	}
 	if ns.net, err = openNS(netPath, unix.CLONE_NEWNET, "network"); err != nil {
 		return nil, err
@@ -71,7 +74,12 @@ func openTarget(t Target) (_ *target, err error) {
 		if owned, err := ownsNetns(ns.user, ns.net); err == nil && !owned {
 			return nil, fmt.Errorf("the network namespace is not owned by user namespace %s (nor by a descendant of it)", userPath)
 		}
-		join, err := joinUserns(ns.user, t.PID)
+		// The process's uid_map describes its own user namespace only.
+		mapPID := t.PID
+		if t.UsernsPath != "" {
+			mapPID = 0
+		}
+		join, err := joinUserns(ns.user, mapPID)
 		if err != nil {
 			return nil, err
 		}
