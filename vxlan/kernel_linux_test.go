@@ -1,0 +1,95 @@
+package vxlan
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
+	vswitch "github.com/switchyard/switchyard/switch"
+	"github.com/switchyard/switchyard/tap"
+)
+
+// run executes a command in a namespace and fails t on error.
+func run(t *testing.T, ns string, argv ...string) string {
+	t.Helper()
+	out, err := nstest.Exec(ns, argv...)
+	if err != nil {
+		t.Fatalf("%s: %v: %v: %s", ns, argv, err, out)
+	}
+	return out
+}
+
+// underlay links two new namespaces with a veth pair addressed
+// 192.168.77.1/24 and .2/24 and returns their names.
+func underlay(t *testing.T) (string, string) {
+	t.Helper()
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	run(t, a, "ip", "link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", b)
+	for i, ns := range []string{a, b} {
+		run(t, ns, "ip", "addr", "add", fmt.Sprintf("192.168.77.%d/24", i+1), "dev", "ul0")
+		run(t, ns, "ip", "link", "set", "ul0", "up")
+	}
+	return a, b
+}
+
+// TestKernelVXLANInterop exchanges traffic between a Linux vxlan device
+// (static FDB, nolearning) and an endpoint behind a switchyard tunnel:
+// ping both ways, including a full-MTU packet that must not fragment.
+func TestKernelVXLANInterop(t *testing.T) {
+	for _, dstport := range []int{DefaultPort, LinuxPort} {
+		t.Run(fmt.Sprint(dstport), func(t *testing.T) { testKernelInterop(t, dstport) })
+	}
+}
+
+func testKernelInterop(t *testing.T, dstport int) {
+	kern, under := underlay(t)
+	ep := nstest.NewNetns(t)
+	run(t, kern, "ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", fmt.Sprint(dstport),
+		"local", "192.168.77.1", "dev", "ul0", "nolearning")
+	run(t, kern, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", "192.168.77.2")
+	run(t, kern, "ip", "addr", "add", "10.42.0.1/24", "dev", "vx0")
+	run(t, kern, "ip", "link", "set", "vx0", "up")
+	if mtu := run(t, kern, "cat", "/sys/class/net/vx0/mtu"); mtu != fmt.Sprint(1500-Overhead) {
+		t.Fatalf("kernel vxlan MTU %s, want %d: Overhead disagrees with Linux", mtu, 1500-Overhead)
+	}
+
+	s, err := Listen(Config{Netns: nstest.Path(under), Addr: netip.MustParseAddr("192.168.77.2"), Port: dstport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tu, err := s.Tunnel(TunnelConfig{VNI: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tu.SetPeers([]netip.Addr{netip.MustParseAddr("192.168.77.1")}); err != nil {
+		t.Fatal(err)
+	}
+	sw := vswitch.New(vswitch.Config{Name: "overlay"})
+	defer sw.Close()
+	if _, err := sw.AddPort(tu, vswitch.PortConfig{}); err != nil {
+		tu.Close()
+		t.Fatal(err)
+	}
+	dev, err := tap.Open(tap.Config{Netns: nstest.Path(ep), Name: "eth0", MTU: 1500 - Overhead,
+		Addrs: []netip.Prefix{netip.MustParsePrefix("10.42.0.2/24")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.AddPort(dev, vswitch.PortConfig{}); err != nil {
+		dev.Close()
+		t.Fatal(err)
+	}
+	run(t, kern, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.2")
+	run(t, ep, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.1")
+	// 1450-byte IP packets: 1422 bytes of ICMP payload, don't fragment.
+	run(t, ep, "ping", "-c", "2", "-W", "2", "-M", "do", "-s", "1422", "10.42.0.1")
+	es := tu.Entries()
+	if len(es) != 1 || es[0].VTEP != netip.MustParseAddr("192.168.77.1") {
+		t.Fatalf("tunnel table %+v, want the kernel device's MAC behind 192.168.77.1", es)
+	}
+	if st := s.Stats(); st.RxBad != 0 {
+		t.Fatalf("socket stats %+v: the kernel's datagrams were refused", st)
+	}
+}
