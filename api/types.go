@@ -108,6 +108,11 @@ type Endpoint struct {
 	Offload      bool     `json:"offload"`
 	Aliases      []string `json:"aliases,omitempty"`
 	DHCP         bool     `json:"dhcp,omitempty"`
+	// SourceTable is the routing table of the endpoint's source rule
+	// (`ip rule from IP lookup TABLE` in its namespace), which sends
+	// replies from IP out through this network; 0 when the endpoint has
+	// none (it carries the namespace's default route, or uses DHCP).
+	SourceTable int `json:"source_table,omitempty"`
 }
 
 // FDBEntry is one learned MAC address.

@@ -30,11 +30,21 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// routeOps reads and sets namespaces' default routes; tests replace it.
+// routeOps reads and sets namespaces' default routes and endpoints'
+// source routing; tests replace it.
 type routeOps struct {
 	hasDefault func(nsPath string) bool
 	setDefault func(nsPath, ifname string, gw netip.Addr) error
+	// addSource gives an endpoint without the default route its source
+	// rule and table (see addSourceRoute) and returns the table.
+	addSource func(nsPath, ifname string, addr netip.Prefix, gw netip.Addr) (int, error)
+	// delSource removes what addSource installed.
+	delSource func(nsPath string, addr netip.Addr, table int) error
 }
+
+// realRoutes are the routeOps acting on real namespaces.
+var realRoutes = routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute,
+	addSource: addSourceRoute, delSource: delSourceRoute}
 
 // Device is an endpoint's port as the daemon needs it: a TAP device, or a
 // fake in tests.
@@ -91,7 +101,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		open = OpenTAP
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
-		routes: routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute},
+		routes: realRoutes,
 		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
 			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
 		published: map[string]*published{}}

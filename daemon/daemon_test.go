@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -26,8 +27,9 @@ func (f *fakeDev) MAC() net.HardwareAddr { return f.mac }
 type fakeOpener struct {
 	opened     []*fakeDev
 	fail       error
-	hasDefault bool     // the namespace has a default route of its own
-	moved      []string // default routes set on detach
+	hasDefault bool           // the namespace has a default route of its own
+	moved      []string       // default routes set on detach
+	sources    map[string]int // source rules: address -> table
 }
 
 func (o *fakeOpener) open(c tap.Config) (Device, error) {
@@ -48,7 +50,7 @@ const selfNS = "/proc/self/ns/net"
 
 func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 	t.Helper()
-	o := &fakeOpener{}
+	o := &fakeOpener{sources: map[string]int{}}
 	d, err := New(Config{}, o.open)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +59,17 @@ func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 		hasDefault: func(string) bool { return o.hasDefault },
 		setDefault: func(_, ifname string, gw netip.Addr) error {
 			o.moved = append(o.moved, ifname+" via "+gw.String())
+			return nil
+		},
+		addSource: func(_, _ string, addr netip.Prefix, _ netip.Addr) (int, error) {
+			o.sources[addr.Addr().String()] = 100 + len(o.sources)
+			return o.sources[addr.Addr().String()], nil
+		},
+		delSource: func(_ string, addr netip.Addr, table int) error {
+			if table != 0 && o.sources[addr.String()] != table {
+				return fmt.Errorf("no source rule from %s lookup %d", addr, table)
+			}
+			delete(o.sources, addr.String())
 			return nil
 		},
 	}
@@ -227,12 +240,21 @@ func TestDefaultRoute(t *testing.T) {
 	if eps, _ := d.Endpoints("blue"); !eps[0].DefaultRoute {
 		t.Fatal("blue endpoint does not report the default route")
 	}
+	if len(o.sources) != 1 || ep2.SourceTable == 0 {
+		t.Fatalf("source rules %v (blue's table %d), want blue's alone", o.sources, ep2.SourceTable)
+	}
 	// A namespace with a default route of its own keeps it.
 	d.Detach("blue", "a")
+	if len(o.sources) != 0 {
+		t.Fatalf("source rules left after detach: %v", o.sources)
+	}
 	o.hasDefault = true
 	ep, err := d.Attach("default", api.EndpointCreate{Netns: selfNS, Name: "b"})
 	if err != nil || ep.DefaultRoute || o.opened[len(o.opened)-1].cfg.Gateway.IsValid() {
 		t.Fatalf("attach into a namespace with a default route: %+v %v", ep, err)
+	}
+	if ep.SourceTable == 0 || len(o.sources) != 1 {
+		t.Fatalf("endpoint beside a foreign default route has no source rule: %+v %v", ep, o.sources)
 	}
 }
 

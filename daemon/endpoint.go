@@ -26,6 +26,12 @@ type endpoint struct {
 	port   vswitch.PortID
 }
 
+// prefix is the endpoint's address with its network's prefix length.
+func (ep *endpoint) prefix() netip.Prefix {
+	p, _ := netip.ParsePrefix(ep.info.IP)
+	return p
+}
+
 // attachPlan is a validated attach request.
 type attachPlan struct {
 	name, nsPath, ifname string
@@ -192,14 +198,23 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
 	}
 	mac := dev.MAC()
-	return &endpoint{
+	ep := &endpoint{
 		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id,
 		info: api.Endpoint{
 			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
 			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
 			Offload: dev.Info().Offload, Aliases: p.aliases, DHCP: p.dhcp,
 		},
-	}, nil
+	}
+	// Replies from an address on a network without the default route
+	// leave through that network (source routing).
+	if !defRoute && !p.dhcp {
+		if ep.info.SourceTable, err = d.routes.addSource(p.nsPath, p.ifname, ep.prefix(), n.pool.Gateway()); err != nil {
+			n.sw.RemovePort(id)
+			return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
+		}
+	}
+	return ep, nil
 }
 
 // Detach removes an endpoint: its TAP disappears and its address is freed.
@@ -222,6 +237,9 @@ func (d *Daemon) Detach(network, name string) error {
 // namespace's default route, another of the namespace's networks takes it
 // over (as Docker does on disconnect).
 func (d *Daemon) detach(n *network, ep *endpoint) {
+	if err := d.routes.delSource(ep.nsPath, ep.addr, ep.info.SourceTable); err != nil {
+		d.cfg.Log.Warn("source route", "network", n.name, "endpoint", ep.info.Name, "err", err)
+	}
 	if err := n.sw.RemovePort(ep.port); err != nil {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
 	}

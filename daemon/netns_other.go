@@ -18,3 +18,7 @@ func linkExists(string, string) bool { return false }
 func hasDefaultRoute(string) bool { return false }
 
 func setDefaultRoute(string, string, netip.Addr) error { return errNotLinux }
+
+func addSourceRoute(string, string, netip.Prefix, netip.Addr) (int, error) { return 0, errNotLinux }
+
+func delSourceRoute(string, netip.Addr, int) error { return nil }
