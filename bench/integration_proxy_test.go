@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 func TestIntegrationProxy(t *testing.T) {
 	bin := integrationBinary(t)
 	for _, tool := range []string{"nft", DefaultDockerProxy} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
+			nstest.Skipf(t, "needs %s: %v", tool, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

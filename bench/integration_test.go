@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 // integrationBinary skips the test unless it may run real benchmarks
@@ -17,15 +19,13 @@ import (
 // switchyard binary.
 func integrationBinary(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("SWITCHYARD_BENCH") != "1" {
-		t.Skip("set SWITCHYARD_BENCH=1 to run the (slow, root-only) benchmark integration tests")
-	}
+	nstest.OptIn(t, "SWITCHYARD_BENCH", "the slow, root-only benchmark integration tests")
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		nstest.Skip(t, "needs root")
 	}
 	for _, tool := range []string{"iperf3", "ip", "sysctl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
+			nstest.Skipf(t, "needs %s: %v", tool, err)
 		}
 	}
 	bin := filepath.Join(t.TempDir(), "switchyard")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 // sampleProxyReport has the four proxy variants and a memory comparison
@@ -327,7 +329,7 @@ func TestStartStatus(t *testing.T) {
 // exits without a word.
 func TestStartDockerProxyFake(t *testing.T) {
 	if err := checkPlatform(); err != nil {
-		t.Skip(err)
+		nstest.Skip(t, err)
 	}
 	log := testLogger(t)
 	ctx := context.Background()

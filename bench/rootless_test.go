@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 // sampleRootlessReport has the three topologies at 1500 and 65520 in both
@@ -371,7 +373,7 @@ func TestTCPListening(t *testing.T) {
 		if b, err := os.ReadFile("/proc/self/net/tcp"); err == nil && strings.Contains(string(b), "0100007F") {
 			t.Error("127.0.0.1:21001 not found listening")
 		} else {
-			t.Skip("not a little-endian /proc/net/tcp")
+			nstest.Skip(t, "not a little-endian /proc/net/tcp")
 		}
 	}
 	if tcpListening(content, netip.AddrPortFrom(lo, 21003)) {
@@ -387,7 +389,7 @@ func TestTCPListening(t *testing.T) {
 	// And for real, on this machine's loopback.
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		t.Skip(err)
+		nstest.Skip(t, err)
 	}
 	defer ln.Close()
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()

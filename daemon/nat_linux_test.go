@@ -227,10 +227,10 @@ func setPingGroupRange(t *testing.T, v string) {
 	const path = "/proc/sys/net/ipv4/ping_group_range"
 	old, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("ping_group_range: %v", err)
+		nstest.Skipf(t, "ping_group_range: %v", err)
 	}
 	if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
-		t.Skipf("set ping_group_range: %v", err)
+		nstest.Skipf(t, "set ping_group_range: %v", err)
 	}
 	t.Cleanup(func() { os.WriteFile(path, old, 0o644) })
 }

@@ -86,7 +86,7 @@ func publish(t *testing.T, l *live, spec, path string) {
 func TestPublishBothPaths(t *testing.T) {
 	nstest.RequireNetAdmin(t)
 	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("needs nft to delete the DNAT rule by hand")
+		nstest.Skip(t, "needs nft to delete the DNAT rule by hand")
 	}
 	l := startDaemon(t)
 	web, webIP := webEndpoint(t, l)

@@ -128,7 +128,7 @@ func TestDNSNamesOnUserNetworksOnly(t *testing.T) {
 func TestDHCPWithUdhcpc(t *testing.T) {
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
-		t.Skip("needs busybox (udhcpc)")
+		nstest.Skip(t, "needs busybox (udhcpc)")
 	}
 	l := startDaemon(t)
 	l.network("blue", "10.209.0.0/24", 0)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchyard/switchyard/dns"
 	"github.com/switchyard/switchyard/nat"
+	"github.com/switchyard/switchyard/nsutil/nstest"
 	"github.com/switchyard/switchyard/port"
 )
 
@@ -183,7 +184,7 @@ func hostEcho6(t *testing.T) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		nstest.Skipf(t, "no IPv6 loopback: %v", err)
 	}
 	return serveEcho(t, ln)
 }

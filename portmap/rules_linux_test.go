@@ -18,7 +18,7 @@ func nftList(t *testing.T, table string) string {
 func TestRulesLifecycle(t *testing.T) {
 	nstest.RequireNetAdmin(t)
 	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("needs nft to inspect the ruleset")
+		nstest.Skip(t, "needs nft to inspect the ruleset")
 	}
 	const table = "switchyard-test"
 	r, err := OpenRules(table)

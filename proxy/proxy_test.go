@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 func TestAddRemoveAtRunTime(t *testing.T) {
@@ -122,7 +124,7 @@ func TestPortRange(t *testing.T) {
 		}
 	}
 	if err != nil {
-		t.Skipf("no free range of %d ports: %v", n, err)
+		nstest.Skipf(t, "no free range of %d ports: %v", n, err)
 	}
 	if len(ids) != n || len(p.List()) != n {
 		t.Fatalf("%d IDs, %d mappings; want %d", len(ids), len(p.List()), n)

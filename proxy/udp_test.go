@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 func udpClient(t testing.TB, addr string) *net.UDPConn {
@@ -121,7 +123,7 @@ func TestUDPBackendDown(t *testing.T) {
 	// up, replies come.
 	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(backend))
 	if err != nil {
-		t.Skipf("backend port taken meanwhile: %v", err)
+		nstest.Skipf(t, "backend port taken meanwhile: %v", err)
 	}
 	defer pc.Close()
 	go func() {

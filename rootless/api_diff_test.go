@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 // TestDiffRealAPI sends the same requests to the installed slirp4netns's
@@ -25,17 +27,15 @@ import (
 // without a string proto) or which hit our deliberate differences (ports
 // outside 1..65535) are not sent.
 func TestDiffRealAPI(t *testing.T) {
-	if os.Getenv("SWITCHYARD_S4NN_DIFF") != "1" {
-		t.Skip("set SWITCHYARD_S4NN_DIFF=1 to compare with the installed slirp4netns")
-	}
+	nstest.OptIn(t, "SWITCHYARD_S4NN_DIFF", "the comparisons with the installed slirp4netns (CI does)")
 	for _, b := range []string{"slirp4netns", "unshare"} {
 		if _, err := exec.LookPath(b); err != nil {
-			t.Skip(b + " not installed")
+			nstest.Skip(t, b+" not installed")
 		}
 	}
 	ns := exec.Command("unshare", "-rn", "sleep", "300")
 	if err := ns.Start(); err != nil {
-		t.Skip("unshare: ", err)
+		nstest.Skip(t, "unshare: ", err)
 	}
 	t.Cleanup(func() { ns.Process.Kill(); ns.Wait() })
 	sock := filepath.Join(t.TempDir(), "real.sock")

@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
 // TestDiffRealSlirp4netns runs the installed slirp4netns and ParseArgs on
@@ -19,12 +20,10 @@ import (
 // never attaches to anything: a command line it accepts fails in its child
 // with "/proc/999999/ns/net: No such file or directory".
 func TestDiffRealSlirp4netns(t *testing.T) {
-	if os.Getenv("SWITCHYARD_S4NN_DIFF") != "1" {
-		t.Skip("set SWITCHYARD_S4NN_DIFF=1 to compare with the installed slirp4netns")
-	}
+	nstest.OptIn(t, "SWITCHYARD_S4NN_DIFF", "the comparisons with the installed slirp4netns (CI does)")
 	bin, err := exec.LookPath("slirp4netns")
 	if err != nil {
-		t.Skip("slirp4netns not installed")
+		nstest.Skip(t, "slirp4netns not installed")
 	}
 	dir := t.TempDir()
 	for _, args := range diffCases() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/nsutil"
+	"github.com/switchyard/switchyard/nsutil/nstest"
 	"github.com/switchyard/switchyard/port"
 	"github.com/switchyard/switchyard/tap"
 	"github.com/vishvananda/netlink"
@@ -226,7 +227,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenPersistentExisting(t *testing.T) {
 	name, path := newNS(t)
 	if out, err := exec.Command("ip", "-n", name, "tuntap", "add", "dev", "eth0", "mode", "tap").CombinedOutput(); err != nil {
-		t.Skipf("ip tuntap add: %v: %s", err, out)
+		nstest.Skipf(t, "ip tuntap add: %v: %s", err, out)
 	}
 	for _, plain := range []bool{false, true} {
 		if _, err := tap.Open(tap.Config{Netns: path, Name: "eth0", Plain: plain}); !errors.Is(err, tap.ErrExists) {
@@ -241,7 +242,7 @@ func TestOpenPersistentExisting(t *testing.T) {
 func TestOpenExisting(t *testing.T) {
 	name, path := newNS(t)
 	if out, err := exec.Command("ip", "-n", name, "tuntap", "add", "dev", "ptap0", "mode", "tap").CombinedOutput(); err != nil {
-		t.Skipf("ip tuntap add: %v: %s", err, out)
+		nstest.Skipf(t, "ip tuntap add: %v: %s", err, out)
 	}
 	for _, plain := range []bool{false, true} {
 		cfg := tap.Config{Netns: path, Name: "ptap0", Existing: true, Plain: plain, MTU: 1400,

@@ -253,10 +253,10 @@ func TestUpPcapCapturesFromStartUp(t *testing.T) {
 func TestCaptureSuperFrames(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		t.Skip("needs tshark")
+		nstest.Skip(t, "needs tshark")
 	}
 	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("needs socat")
+		nstest.Skip(t, "needs socat")
 	}
 	sock, _ := startUp(t)
 	a, b := nstest.NewNetns(t), nstest.NewNetns(t)

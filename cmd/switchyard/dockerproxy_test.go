@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,20 +79,6 @@ func startDockerProxy(t *testing.T, path string, args []string, listen *os.File,
 		d.status += string(rest)
 	}
 	return d
-}
-
-var dockerProxyWired = sync.OnceValue(func() bool {
-	err := exec.Command(binary, "docker-proxy", "-v").Run()
-	return err == nil
-})
-
-// requireDockerProxy skips while cmd/switchyard/main.go does not yet
-// dispatch `docker-proxy` to dockerProxyMain.
-func requireDockerProxy(t *testing.T) {
-	t.Helper()
-	if !dockerProxyWired() {
-		t.Skip("main.go does not dispatch `docker-proxy` to dockerProxyMain yet")
-	}
 }
 
 // exit waits for the child to exit and returns its status.
@@ -271,7 +256,6 @@ func dpCheckUDP(t *testing.T, client string, to netip.AddrPort) {
 }
 
 func TestDockerProxyListenFD(t *testing.T) {
-	requireDockerProxy(t)
 	for _, tc := range []struct{ name, proto, bind, host, backendHost string }{
 		{"tcp4", "tcp", "127.0.0.1:0", "127.0.0.1", "127.0.0.1"},
 		{"tcp6", "tcp", "[::1]:0", "::1", "::1"},
@@ -308,7 +292,6 @@ func TestDockerProxyListenFD(t *testing.T) {
 // TestDockerProxyOwnListener: without -use-listen-fd (older dockerd) the
 // proxy binds the host address itself; SIGTERM stops it cleanly.
 func TestDockerProxyOwnListener(t *testing.T) {
-	requireDockerProxy(t)
 	for _, proto := range []string{"tcp", "udp"} {
 		t.Run(proto, func(t *testing.T) {
 			backend, f, host := dpTCPEcho(t, "127.0.0.1:0"), (*os.File)(nil), netip.AddrPort{}
@@ -336,7 +319,6 @@ func TestDockerProxyOwnListener(t *testing.T) {
 // TestDockerProxyBindFailure: a busy port is reported on fd 3 with the
 // wording of docker-proxy (and compared with it when it is installed).
 func TestDockerProxyBindFailure(t *testing.T) {
-	requireDockerProxy(t)
 	for _, proto := range []string{"tcp", "udp"} {
 		t.Run(proto, func(t *testing.T) {
 			var busy netip.AddrPort
@@ -378,7 +360,6 @@ func TestDockerProxyBindFailure(t *testing.T) {
 }
 
 func TestDockerProxyStartFailures(t *testing.T) {
-	requireDockerProxy(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -405,7 +386,6 @@ func TestDockerProxyStartFailures(t *testing.T) {
 // TestDockerProxyBackendDown: the client's connection is accepted, then
 // closed.
 func TestDockerProxyBackendDown(t *testing.T) {
-	requireDockerProxy(t)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -431,7 +411,6 @@ func TestDockerProxyBackendDown(t *testing.T) {
 
 // TestDockerProxyBadFlags: usage on stderr, exit status 2, nothing on fd 3.
 func TestDockerProxyBadFlags(t *testing.T) {
-	requireDockerProxy(t)
 	for _, args := range [][]string{{"-bogus"}, {"-host-ip", "1.2.3"}, {"-container-ip", ""}, {"-host-port", "x"}} {
 		d := startDockerProxy(t, binary, args, nil, false)
 		if code := d.exit(t); code != 2 || d.status != "" || !strings.Contains(d.stderr.String(), "Usage of docker-proxy") {
@@ -443,7 +422,6 @@ func TestDockerProxyBadFlags(t *testing.T) {
 // TestDockerProxySymlink: the binary run through a symlink named
 // docker-proxy is the proxy; -v prints a version.
 func TestDockerProxySymlink(t *testing.T) {
-	requireDockerProxy(t)
 	link := filepath.Join(t.TempDir(), "docker-proxy")
 	if err := os.Symlink(binary, link); err != nil {
 		t.Fatal(err)
@@ -465,7 +443,6 @@ func TestDockerProxySymlink(t *testing.T) {
 // TestDockerProxyNoStatusFD: without fd 3 it exits at once, as the
 // 20.10 docker-proxy does.
 func TestDockerProxyNoStatusFD(t *testing.T) {
-	requireDockerProxy(t)
 	backend := dpTCPEcho(t, "127.0.0.1:0")
 	d := startDockerProxy(t, binary, dpArgs("tcp", netip.MustParseAddrPort("127.0.0.1:0"), backend), nil, true)
 	if code := d.exit(t); code != 1 || !strings.Contains(d.stderr.String(), "fd 3") {

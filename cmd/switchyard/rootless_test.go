@@ -535,7 +535,7 @@ func TestSlirp4netnsIPv6(t *testing.T) {
 func slirpIPv6(t *testing.T, who runAs) {
 	host, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback on the host: %v", err)
+		nstest.Skipf(t, "no IPv6 loopback on the host: %v", err)
 	}
 	defer host.Close()
 	go func() {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/nsutil/nstest"
 	"github.com/switchyard/switchyard/rootless/nsjoin"
 )
 
@@ -43,7 +44,7 @@ func noNewChildren(t *testing.T, before []int) {
 // is started.
 func TestJoinBadInput(t *testing.T) {
 	if _, err := exec.LookPath("nsenter"); err != nil {
-		t.Skipf("needs nsenter: %v", err)
+		nstest.Skipf(t, "needs nsenter: %v", err)
 	}
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {

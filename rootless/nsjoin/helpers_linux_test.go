@@ -36,7 +36,7 @@ func requireTools(t *testing.T) {
 	nstest.RequireNetAdmin(t)
 	for _, tool := range []string{"nsenter", "unshare"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (util-linux): %v", tool, err)
+			nstest.Skipf(t, "needs %s (util-linux): %v", tool, err)
 		}
 	}
 }
@@ -62,7 +62,7 @@ func startUserns(t testing.TB, cred *syscall.Credential) int {
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		select {
 		case <-exited:
-			t.Skipf("cannot create a user namespace: unshare: %s", out.String())
+			nstest.Skipf(t, "cannot create a user namespace: unshare: %s", out.String())
 		default:
 		}
 		if ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net"); err == nil && ns != self {

@@ -316,7 +316,7 @@ func TestJoinPathMode(t *testing.T) {
 	pid := startUserns(t, nil)
 	name := nstest.Prefix + "path" + strconv.Itoa(os.Getpid())
 	if out, err := exec.Command("ip", "netns", "attach", name, strconv.Itoa(pid)).CombinedOutput(); err != nil {
-		t.Skipf("ip netns attach: %v: %s", err, out)
+		nstest.Skipf(t, "ip netns attach: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
 	target := nsjoin.Target{NetnsPath: nstest.Path(name), UsernsPath: "/proc/" + strconv.Itoa(pid) + "/ns/user"}

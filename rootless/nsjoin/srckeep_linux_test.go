@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/nsutil"
+	"github.com/switchyard/switchyard/nsutil/nstest"
 	"github.com/switchyard/switchyard/rootless/nsjoin"
 )
 
@@ -92,7 +93,7 @@ func checkSourceUndone(t *testing.T, cred *syscall.Credential, pid int) {
 func TestDialTCPFrom(t *testing.T) {
 	requireTools(t)
 	if !haveSocat() {
-		t.Skip("needs socat")
+		nstest.Skip(t, "needs socat")
 	}
 	pid := startUserns(t, nil)
 	a := mustJoin(t, nsjoin.Target{PID: pid}, nsjoin.TapConfig{Configure: true, VnetHdr: true})

@@ -35,12 +35,12 @@ func TestUnprivileged(t *testing.T) {
 	requireTools(t)
 	for _, tool := range []string{"useradd", "userdel"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
+			nstest.Skipf(t, "needs %s: %v", tool, err)
 		}
 	}
 	name := fmt.Sprintf("sytest%d", rand.IntN(1_000_000))
 	if out, err := exec.Command("useradd", "-M", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Skipf("useradd %s: %v: %s", name, err, out)
+		nstest.Skipf(t, "useradd %s: %v: %s", name, err, out)
 	}
 	// Registered first, so it runs last, after the user's processes died.
 	t.Cleanup(func() {
@@ -142,9 +142,10 @@ func copyFile(t *testing.T, dst string) {
 
 // TestUnprivHelper is TestUnprivileged's other half, run as the test user.
 func TestUnprivHelper(t *testing.T) {
+	nstest.OptIn(t, helperPIDEnv, "TestUnprivileged's helper half (it sets it)")
 	pid, err := strconv.Atoi(os.Getenv(helperPIDEnv))
 	if err != nil {
-		t.Skip("run by TestUnprivileged")
+		t.Fatalf("%s: %v", helperPIDEnv, err)
 	}
 	if os.Geteuid() == 0 {
 		t.Fatal("the helper test must not run as root")

@@ -1,5 +1,0 @@
-//go:build race
-
-package vswitch
-
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package vxlan
-
-const raceEnabled = false
