@@ -44,7 +44,7 @@ type dockerProxyFlags struct {
 func dockerProxyMain(args []string, stdout, stderr io.Writer) int {
 	// Look at fds 3 and 4 before anything in this process opens a file:
 	// only descriptors inherited from dockerd lack close-on-exec.
-	statusOK, listenOK := inheritedFD(statusFD), inheritedFD(listenFD)
+	statusOK, listenOK := inheritedFD(statusFD, unix.S_IFIFO), inheritedFD(listenFD, unix.S_IFSOCK)
 	if statusOK {
 		syscall.CloseOnExec(statusFD)
 		// Non-blocking, so that the report's write deadline works.
@@ -66,7 +66,7 @@ func dockerProxyMain(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "docker-proxy")
 	if !statusOK {
-		log.Error("fd 3 (the start-up status pipe from dockerd) is not open; exiting")
+		log.Error("fd 3 (the start-up status pipe from dockerd) is not an inherited pipe; exiting")
 		return 1
 	}
 	status := os.NewFile(statusFD, "signal-parent")
@@ -169,10 +169,17 @@ func (f dockerProxyFlags) mapping(listenOK bool) (proxy.Mapping, error) {
 }
 
 // inheritedFD reports whether fd is open without close-on-exec, i.e. was
-// inherited: every descriptor the Go runtime opens is close-on-exec.
-func inheritedFD(fd int) bool {
+// inherited (every descriptor the Go runtime opens is close-on-exec), and
+// is of the file type dockerd passes there (S_IFIFO for the status pipe,
+// S_IFSOCK for the listener): a stray descriptor a wrapper leaked, such as
+// flock(1)'s lock file, is not mistaken for dockerd's.
+func inheritedFD(fd int, fileType uint32) bool {
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-	return err == nil && flags&unix.FD_CLOEXEC == 0
+	if err != nil || flags&unix.FD_CLOEXEC != 0 {
+		return false
+	}
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == fileType
 }
 
 // reportStart writes the start-up result to dockerd in one write (dockerd reads
