@@ -145,6 +145,8 @@ type NetworkStats struct {
 	Ports      []PortStats  `json:"ports"`
 	NAT        NATStats     `json:"nat"`
 	Gateway    GatewayStats `json:"gateway"`
+	DNS        DNSStats     `json:"dns"`
+	DHCP       DHCPStats    `json:"dhcp"`
 }
 
 // GatewayStats are a network gateway's own counters.
@@ -159,6 +161,8 @@ type GatewayStats struct {
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
 	Networks []NetworkStats `json:"networks"`
+	// Proxy is the userspace path of published ports.
+	Proxy ProxyStats `json:"proxy"`
 }
 
 // Error is the body of every error reply.

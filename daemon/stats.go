@@ -33,6 +33,7 @@ func (d *Daemon) Stats() api.Stats {
 	d.mu.Lock()
 	type netPorts struct {
 		n   *network
+		svc *services
 		ids map[vswitch.PortID]bool
 	}
 	var nets []netPorts
@@ -41,11 +42,11 @@ func (d *Daemon) Stats() api.Stats {
 		for _, ep := range n.endpoints {
 			ids[ep.port] = true
 		}
-		nets = append(nets, netPorts{n, ids})
+		nets = append(nets, netPorts{n, n.svc, ids})
 	}
 	d.mu.Unlock()
 
-	var out api.Stats
+	out := api.Stats{Proxy: d.proxyStats()}
 	for _, np := range nets {
 		st := np.n.sw.Stats()
 		ns := api.NetworkStats{Network: np.n.name, FDBEntries: st.FDBEntries, FDBMax: st.FDBMax,
@@ -61,6 +62,7 @@ func (d *Daemon) Stats() api.Stats {
 				BadChecksum: gs.BadChecksum, Malformed: gs.Malformed}
 			np.ids[np.n.gwPort] = true
 		}
+		ns.DNS, ns.DHCP = np.svc.serviceStats()
 		for _, p := range st.Ports {
 			if np.ids[p.ID] {
 				ns.Ports = append(ns.Ports, api.PortStats{Name: p.Name, RxFrames: p.RxFrames, RxBytes: p.RxBytes,

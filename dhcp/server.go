@@ -56,6 +56,7 @@ type Stats struct {
 	Informs       uint64 // DHCPINFORM received
 	Malformed     uint64 // frames to port 67 that could not be parsed
 	PoolExhausted uint64 // DISCOVERs unanswered, or REQUESTs NAKed, as no address was left (pool full or MaxLeases reached)
+	Leases        int    // bindings and offers held now (a gauge)
 }
 
 // New returns a server handing out addresses from pool. static, which may be
@@ -173,7 +174,9 @@ func (s *Server) dispatch(req *dhcpv4.DHCPv4, mac hwAddr, st staticAddr) *dhcpv4
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	st.Leases = len(s.leases)
+	return st
 }
 
 // Expire returns to the pool the dynamic leases and offers past their

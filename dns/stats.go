@@ -30,12 +30,16 @@ type Stats struct {
 	// Overloaded counts queries refused because MaxForwards forwards were
 	// in progress and TCP connections refused at MaxTCPConns.
 	Overloaded uint64 `json:"overloaded"`
+	// Responses counts replies sent by rcode name (NOERROR, NXDOMAIN,
+	// SERVFAIL, FORMERR...).
+	Responses map[string]uint64 `json:"responses,omitempty"`
 }
 
 // counters is the live, atomically updated form of Stats.
 type counters struct {
 	queries, local, forwarded, upstreamErrors atomic.Uint64
 	nxdomain, servfail, malformed, overloaded atomic.Uint64
+	rcodes                                    [16]atomic.Uint64
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -50,11 +54,24 @@ func (s *Server) Stats() Stats {
 		ServFail:       c.servfail.Load(),
 		Malformed:      c.malformed.Load(),
 		Overloaded:     c.overloaded.Load(),
+		Responses:      c.responses(),
 	}
+}
+
+// responses reports the non-zero per-rcode reply counts by rcode name.
+func (c *counters) responses() map[string]uint64 {
+	out := map[string]uint64{}
+	for rc := range c.rcodes {
+		if n := c.rcodes[rc].Load(); n > 0 {
+			out[mdns.RcodeToString[rc]] = n
+		}
+	}
+	return out
 }
 
 // countReply counts a reply about to be sent by its rcode.
 func (c *counters) countReply(m *mdns.Msg) {
+	c.rcodes[m.Rcode&0xf].Add(1)
 	switch m.Rcode {
 	case mdns.RcodeNameError:
 		c.nxdomain.Add(1)

@@ -20,7 +20,7 @@ import (
 const usage = `switchyard: container networking in userspace
 
 Usage:
-  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [flags]
+  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [flags]
   switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network ls
   switchyard network rm NAME

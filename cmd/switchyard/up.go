@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/daemon"
+	"github.com/switchyard/switchyard/metrics"
 )
 
 // cmdUp runs the daemon in the foreground until SIGINT/SIGTERM.
@@ -19,7 +21,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs := newFlags("up")
 	var (
 		config, socket, subnet, gateway string
-		pcapPath                        string
+		pcapPath, metricsAddr           string
 		ageing                          time.Duration
 		fdbMax, queueLen, txq           int
 		plain, debug, dnsNames          bool
@@ -35,8 +37,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.BoolVar(&plain, "plain-tap", false, "open TAPs without virtio-net header (no offloads)")
 	fs.BoolVar(&debug, "debug", false, "log at debug level")
 	fs.StringVar(&pcapPath, "pcap", "", "capture every port of every network from start-up into this pcapng file")
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics (off by default)")
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--pcap FILE] [flags]"); err != nil {
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--pcap FILE] [--metrics-addr HOST:PORT] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -89,7 +92,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cfg.Log = log
-	return serve(cfg)
+	return serve(cfg, metricsAddr)
 }
 
 func setIf(dst *int, v int) {
@@ -98,7 +101,9 @@ func setIf(dst *int, v int) {
 	}
 }
 
-func serve(cfg daemon.Config) error {
+// serve runs the daemon, and its metrics server when metricsAddr is set,
+// until SIGINT/SIGTERM.
+func serve(cfg daemon.Config, metricsAddr string) error {
 	d, err := daemon.New(cfg, nil)
 	if err != nil {
 		return err
@@ -111,8 +116,24 @@ func serve(cfg daemon.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	var wg sync.WaitGroup
+	if metricsAddr != "" {
+		ms, err := metrics.Listen(metricsAddr, d.Stats, cfg.Log)
+		if err != nil {
+			ln.Close()
+			d.Close()
+			return err
+		}
+		wg.Go(func() {
+			if err := ms.Serve(ctx); err != nil {
+				cfg.Log.Error("metrics server stopped", "err", err)
+			}
+		})
+	}
 	cfg.Log.Info("switchyard up", "socket", cfg.Socket, "networks", len(cfg.Networks))
 	err = d.Serve(ctx, ln)
+	stop() // ends the metrics server too
+	wg.Wait()
 	cfg.Log.Info("switchyard down")
 	return err
 }

@@ -1,0 +1,41 @@
+package api
+
+// DNSStats are a network gateway's DNS server counters.
+type DNSStats struct {
+	Queries        uint64 `json:"queries"`
+	Local          uint64 `json:"local"`
+	Forwarded      uint64 `json:"forwarded"`
+	UpstreamErrors uint64 `json:"upstream_errors"`
+	Malformed      uint64 `json:"malformed"`
+	Overloaded     uint64 `json:"overloaded"`
+	// Responses counts replies sent, by rcode name (NOERROR, NXDOMAIN...).
+	Responses map[string]uint64 `json:"responses,omitempty"`
+}
+
+// DHCPStats are a network gateway's DHCP server counters.
+type DHCPStats struct {
+	// Leases is the number of addresses bound or offered now.
+	Leases        int    `json:"leases"`
+	Discovers     uint64 `json:"discovers"`
+	Requests      uint64 `json:"requests"`
+	Acks          uint64 `json:"acks"`
+	Naks          uint64 `json:"naks"`
+	Malformed     uint64 `json:"malformed"`
+	PoolExhausted uint64 `json:"pool_exhausted"`
+}
+
+// ProxyStats are the counters of the userspace path of published ports,
+// summed over every mapping.
+type ProxyStats struct {
+	// Accepted counts TCP connections accepted and UDP flows created.
+	Accepted uint64 `json:"accepted"`
+	// Active is the number of connections and flows open now.
+	Active       int64  `json:"active"`
+	DialFailures uint64 `json:"dial_failures"`
+	// AcceptErrors counts failed accepts (TCP) and reads (UDP).
+	AcceptErrors uint64 `json:"accept_errors"`
+	BytesIn      uint64 `json:"bytes_in"`
+	BytesOut     uint64 `json:"bytes_out"`
+	// Refused counts UDP datagrams dropped as the flow table was full.
+	Refused uint64 `json:"refused"`
+}
