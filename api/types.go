@@ -93,6 +93,10 @@ type EndpointCreate struct {
 	// DHCP leaves the interface without an address: a DHCP client in the
 	// namespace gets the endpoint's reserved address from the gateway.
 	DHCP bool `json:"dhcp,omitempty"`
+	// NoPortSecurity lets the endpoint send from any MAC and claim any
+	// free address (a nested bridge or VMs behind it). By default a port
+	// sends only from its MAC and claims only its own address in ARP/ND.
+	NoPortSecurity bool `json:"no_port_security,omitempty"`
 }
 
 // Endpoint describes an attached endpoint.
@@ -113,6 +117,9 @@ type Endpoint struct {
 	// replies from IP out through this network; 0 when the endpoint has
 	// none (it carries the namespace's default route, or uses DHCP).
 	SourceTable int `json:"source_table,omitempty"`
+	// PortSecurity is whether the endpoint's port is locked to its MAC
+	// and address.
+	PortSecurity bool `json:"port_security"`
 }
 
 // FDBEntry is one learned MAC address.
@@ -121,6 +128,9 @@ type FDBEntry struct {
 	VLAN uint16        `json:"vlan,omitempty"`
 	Port string        `json:"port"`
 	Age  time.Duration `json:"age_ns"`
+	// Pinned marks an address owned by a port with port security: it
+	// never ages, moves or gets evicted.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // PortStats are one switch port's counters.
@@ -133,14 +143,43 @@ type PortStats struct {
 	TxBytes  uint64 `json:"tx_bytes"`
 	TxDrops  uint64 `json:"tx_drops"`
 	Errors   uint64 `json:"errors"`
+	// PortSecurity is whether the port is locked to its addresses.
+	PortSecurity bool `json:"port_security"`
+	// Security counts the frames port security dropped, by reason (also
+	// counted in RxDrops).
+	Security SecurityDrops `json:"security"`
+	// Learned is how many forwarding entries point at the port.
+	Learned int64 `json:"learned"`
 }
+
+// SecurityDrops are one port's port-security drops by reason.
+type SecurityDrops struct {
+	// SrcMAC: frames of a locked port from a source MAC not its own.
+	SrcMAC uint64 `json:"src_mac"`
+	// MACOwned: frames from a MAC another port (an endpoint, the gateway)
+	// owns.
+	MACOwned uint64 `json:"mac_owned"`
+	// ARP: ARP claiming an address or MAC the port may not claim.
+	ARP uint64 `json:"arp"`
+	// ND: IPv6 neighbour discovery claiming another's address or MAC, and
+	// router advertisements or redirects from a locked port.
+	ND uint64 `json:"nd"`
+	// Tagged: frames of a locked port carrying another VLAN tag.
+	Tagged uint64 `json:"tagged"`
+}
+
+// Total is the sum of the drops.
+func (s SecurityDrops) Total() uint64 { return s.SrcMAC + s.MACOwned + s.ARP + s.ND + s.Tagged }
 
 // NetworkStats are one network's counters.
 type NetworkStats struct {
-	Network    string       `json:"network"`
-	FDBEntries int64        `json:"fdb_entries"`
-	FDBMax     int64        `json:"fdb_max"`
-	FDBEvicted uint64       `json:"fdb_evicted"`
+	Network    string `json:"network"`
+	FDBEntries int64  `json:"fdb_entries"`
+	FDBMax     int64  `json:"fdb_max"`
+	FDBEvicted uint64 `json:"fdb_evicted"`
+	// FDBLimited counts MACs not learned because their port (one without
+	// port security) reached its cap.
+	FDBLimited uint64       `json:"fdb_limited"`
 	Floods     uint64       `json:"floods"`
 	Ports      []PortStats  `json:"ports"`
 	NAT        NATStats     `json:"nat"`

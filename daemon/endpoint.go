@@ -41,6 +41,7 @@ type attachPlan struct {
 	mtu                  int
 	aliases              []string
 	dhcp                 bool
+	noPortSecurity       bool
 }
 
 // Attach creates a TAP in the namespace, connects it to the network and
@@ -112,7 +113,7 @@ func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
 
 // parseAttach checks the request's fields on their own.
 func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
-	p := attachPlan{name: req.Name, ifname: req.IfName, mtu: req.MTU, dhcp: req.DHCP}
+	p := attachPlan{name: req.Name, ifname: req.IfName, mtu: req.MTU, dhcp: req.DHCP, noPortSecurity: req.NoPortSecurity}
 	for _, a := range req.Aliases {
 		if err := checkName("alias", a); err != nil {
 			return p, err
@@ -192,18 +193,18 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 	if err != nil {
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
 	}
-	id, err := n.sw.AddPort(dev, vswitch.PortConfig{Name: p.name, VLAN: n.vlan})
+	mac := dev.MAC()
+	id, err := n.sw.AddPort(dev, endpointPort(n, p, mac, addr))
 	if err != nil {
 		dev.Close()
-		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
+		return nil, fmt.Errorf("attach to network %q: %w", n.name, portError(err))
 	}
-	mac := dev.MAC()
 	ep := &endpoint{
 		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id,
 		info: api.Endpoint{
 			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
 			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
-			Offload: dev.Info().Offload, Aliases: p.aliases, DHCP: p.dhcp,
+			Offload: dev.Info().Offload, Aliases: p.aliases, DHCP: p.dhcp, PortSecurity: !p.noPortSecurity,
 		},
 	}
 	// Replies from an address on a network without the default route

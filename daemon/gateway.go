@@ -10,7 +10,6 @@ import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/nat"
-	vswitch "github.com/switchyard/switchyard/switch"
 )
 
 // startGateway gives a network its gateway netstack on its switch.
@@ -40,11 +39,11 @@ func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
 		svc.close()
 		return fmt.Errorf("network %q: %w", n.name, err)
 	}
-	id, err := n.sw.AddPort(g.Port(), vswitch.PortConfig{Name: "gateway", VLAN: n.vlan})
+	id, err := n.sw.AddPort(g.Port(), gatewayPort(n, mac))
 	if err != nil {
 		g.Close()
 		svc.close()
-		return fmt.Errorf("network %q: gateway port: %w", n.name, err)
+		return fmt.Errorf("network %q: gateway port: %w", n.name, portError(err))
 	}
 	n.gw, n.gwPort, n.gwMAC, n.svc = g, id, mac, svc
 	n.allowHostLoopback = req.AllowHostLoopback

@@ -159,9 +159,15 @@ func TestTwoEndpointsPingAndTCP(t *testing.T) {
 		t.Fatalf("ping %s from %s: %v", ipB, a, err)
 	}
 	tcpExchange(t, a, b, ipB+":5001", 8<<20)
+	// Both endpoints and the gateway own their MACs: pinned entries.
 	fdb, err := l.c.FDB(context.Background(), "default")
-	if err != nil || len(fdb) != 2 {
+	if err != nil || len(fdb) != 3 {
 		t.Fatalf("fdb: %+v %v", fdb, err)
+	}
+	for _, e := range fdb {
+		if !e.Pinned {
+			t.Fatalf("fdb entry %+v not pinned", e)
+		}
 	}
 }
 

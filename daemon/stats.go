@@ -20,7 +20,7 @@ func (d *Daemon) FDB(network string) ([]api.FDBEntry, error) {
 		if e.VLAN != n.vlan {
 			continue
 		}
-		out = append(out, api.FDBEntry{MAC: e.MAC.String(), VLAN: e.VLAN, Port: e.Port, Age: e.Age})
+		out = append(out, api.FDBEntry{MAC: e.MAC.String(), VLAN: e.VLAN, Port: e.Port, Age: e.Age, Pinned: e.Pinned})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MAC < out[j].MAC })
 	return out, nil
@@ -50,7 +50,7 @@ func (d *Daemon) Stats() api.Stats {
 	for _, np := range nets {
 		st := np.n.sw.Stats()
 		ns := api.NetworkStats{Network: np.n.name, FDBEntries: st.FDBEntries, FDBMax: st.FDBMax,
-			FDBEvicted: st.FDBEvicted, Floods: st.Floods, Ports: []api.PortStats{}}
+			FDBEvicted: st.FDBEvicted, FDBLimited: st.FDBLimited, Floods: st.Floods, Ports: []api.PortStats{}}
 		if np.n.vlan != 0 {
 			fdb, _ := d.FDB(np.n.name)
 			ns.FDBEntries = int64(len(fdb))
@@ -65,8 +65,7 @@ func (d *Daemon) Stats() api.Stats {
 		ns.DNS, ns.DHCP = np.svc.serviceStats()
 		for _, p := range st.Ports {
 			if np.ids[p.ID] {
-				ns.Ports = append(ns.Ports, api.PortStats{Name: p.Name, RxFrames: p.RxFrames, RxBytes: p.RxBytes,
-					RxDrops: p.RxDrops, TxFrames: p.TxFrames, TxBytes: p.TxBytes, TxDrops: p.TxDrops, Errors: p.Errors})
+				ns.Ports = append(ns.Ports, portStats(p))
 			}
 		}
 		out.Networks = append(out.Networks, ns)

@@ -14,15 +14,28 @@ import (
 )
 
 // TestForwardingAllocatesNothing checks the steady-state forwarding path:
-// known unicast, flooding, and segmentation for a port without offloads.
+// known unicast, flooding, ARP, and segmentation for a port without
+// offloads, on open ports and on ports with port security.
 func TestForwardingAllocatesNothing(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "open", true: "port-security"}[secure], func(t *testing.T) {
+			testForwardingAllocs(t, secure)
+		})
+	}
+}
+
+func testForwardingAllocs(t *testing.T, secure bool) {
 	sw := New(Config{Clock: &fakeClock{}})
 	defer sw.Close()
 	var ports []*portState
-	for _, name := range []string{"a", "b", "c"} {
+	for i, name := range []string{"a", "b", "c"} {
 		p := port.NewFake(port.Info{Name: name, MTU: 1500, MaxFrame: port.MaxSuperFrame}, false)
 		defer p.Close()
-		id, err := sw.AddPort(p, PortConfig{})
+		var pc PortConfig
+		if secure && i < 2 {
+			pc.Security = &PortSecurity{MAC: mac(byte(i + 1)), IPs: addrs("10.0.0." + string(rune('1'+i))), Locked: true}
+		}
+		id, err := sw.AddPort(p, pc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +75,8 @@ func TestForwardingAllocatesNothing(t *testing.T) {
 		name string
 		data []byte
 		gso  bool
-	}{{"unicast", uni, false}, {"flood", flood, false}, {"segment", sf, true}}
+	}{{"unicast", uni, false}, {"flood", flood, false}, {"segment", sf, true},
+		{"arp", arpFrame(mac(1), mac(1), "10.0.0.1", 2), false}}
 	for _, tc := range cases {
 		run(a, tc.data, tc.gso) // warm the pools
 		allocs := testing.AllocsPerRun(200, func() { run(a, tc.data, tc.gso) })

@@ -29,6 +29,9 @@ const maxRefresh = int64(time.Second)
 type fdbEntry struct {
 	port atomic.Pointer[portState]
 	seen atomic.Int64 // clock time in ns of the last frame from this MAC
+	// pinned entries belong to a port with port security: they never age,
+	// move or get evicted, only flushed with their port.
+	pinned bool
 }
 
 type fdbShard struct {
@@ -48,6 +51,9 @@ type fdb struct {
 	count   atomic.Int64
 	evicted atomic.Uint64
 	moved   atomic.Uint64
+	// limited counts new MACs not learned because their port reached its
+	// MaxMACs.
+	limited atomic.Uint64
 }
 
 func newFDB(max int, ageing time.Duration) *fdb {
@@ -74,7 +80,7 @@ func (t *fdb) lookup(k fdbKey, now int64) *portState {
 	sh.mu.RLock()
 	e := sh.m[k]
 	sh.mu.RUnlock()
-	if e == nil || now-e.seen.Load() > t.ageing {
+	if e == nil || (!e.pinned && now-e.seen.Load() > t.ageing) {
 		return nil
 	}
 	return e.port.Load()
@@ -87,13 +93,26 @@ func (t *fdb) learn(k fdbKey, p *portState, now int64) {
 	e := sh.m[k]
 	sh.mu.RUnlock()
 	if e != nil {
-		if e.port.Load() != p {
-			e.port.Store(p)
-			t.moved.Add(1)
-			e.seen.Store(now)
-		} else if now-e.seen.Load() >= t.refresh {
+		switch old := e.port.Load(); {
+		case e.pinned:
+		case old != p:
+			if p.full() {
+				t.limited.Add(1)
+				return
+			}
+			if e.port.CompareAndSwap(old, p) {
+				old.learned.Add(-1)
+				p.learned.Add(1)
+				t.moved.Add(1)
+				e.seen.Store(now)
+			}
+		case now-e.seen.Load() >= t.refresh:
 			e.seen.Store(now)
 		}
+		return
+	}
+	if p.full() {
+		t.limited.Add(1)
 		return
 	}
 	if t.count.Load() >= t.max && !t.evictOldest(sh, now) {
@@ -101,13 +120,37 @@ func (t *fdb) learn(k fdbKey, p *portState, now int64) {
 	}
 	sh.mu.Lock()
 	if sh.m[k] == nil {
-		e = &fdbEntry{}
-		e.port.Store(p)
-		e.seen.Store(now)
-		sh.m[k] = e
-		t.count.Add(1)
+		t.insert(sh, k, p, now, false)
 	}
 	sh.mu.Unlock()
+}
+
+// insert adds an entry; sh.mu must be held and k absent.
+func (t *fdb) insert(sh *fdbShard, k fdbKey, p *portState, now int64, pinned bool) {
+	e := &fdbEntry{pinned: pinned}
+	e.port.Store(p)
+	e.seen.Store(now)
+	sh.m[k] = e
+	t.count.Add(1)
+	p.learned.Add(1)
+}
+
+// drop deletes k's entry e; sh.mu must be held.
+func (t *fdb) drop(sh *fdbShard, k fdbKey, e *fdbEntry) {
+	delete(sh.m, k)
+	t.count.Add(-1)
+	e.port.Load().learned.Add(-1)
+}
+
+// pin installs k as p's pinned entry, replacing what was learned for it.
+func (t *fdb) pin(k fdbKey, p *portState, now int64) {
+	sh := t.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e := sh.m[k]; e != nil {
+		t.drop(sh, k, e)
+	}
+	t.insert(sh, k, p, now, true)
 }
 
 // evictOldest removes the least recently seen entry, preferring the
@@ -131,15 +174,14 @@ func (t *fdb) evictIn(sh *fdbShard, now int64) bool {
 	oldT := int64(1<<63 - 1)
 	found := false
 	for k, e := range sh.m {
-		if s := e.seen.Load(); s < oldT {
+		if s := e.seen.Load(); s < oldT && !e.pinned {
 			oldK, oldT, found = k, s, true
 		}
 	}
 	if !found {
 		return false
 	}
-	delete(sh.m, oldK)
-	t.count.Add(-1)
+	t.drop(sh, oldK, sh.m[oldK])
 	t.evicted.Add(1)
 	return true
 }
@@ -152,19 +194,18 @@ func (t *fdb) removeIf(drop func(e *fdbEntry) bool) int {
 		sh.mu.Lock()
 		for k, e := range sh.m {
 			if drop(e) {
-				delete(sh.m, k)
+				t.drop(sh, k, e)
 				n++
 			}
 		}
 		sh.mu.Unlock()
 	}
-	t.count.Add(int64(-n))
 	return n
 }
 
 // expire removes entries not seen within the ageing time.
 func (t *fdb) expire(now int64) int {
-	return t.removeIf(func(e *fdbEntry) bool { return now-e.seen.Load() > t.ageing })
+	return t.removeIf(func(e *fdbEntry) bool { return !e.pinned && now-e.seen.Load() > t.ageing })
 }
 
 // flushPort removes every entry pointing at p.
@@ -178,6 +219,8 @@ type FDBEntry struct {
 	VLAN uint16           `json:"vlan,omitempty"`
 	Port string           `json:"port"`
 	Age  time.Duration    `json:"age_ns"`
+	// Pinned marks the address of a port with port security.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 func (t *fdb) entries(now int64) []FDBEntry {
@@ -187,11 +230,13 @@ func (t *fdb) entries(now int64) []FDBEntry {
 		sh.mu.RLock()
 		for k, e := range sh.m {
 			age := now - e.seen.Load()
-			if age > t.ageing {
+			if e.pinned {
+				age = 0
+			} else if age > t.ageing {
 				continue
 			}
 			p := e.port.Load()
-			out = append(out, FDBEntry{MAC: k.mac(), VLAN: k.vlan(), Port: p.info.Name, Age: time.Duration(age)})
+			out = append(out, FDBEntry{MAC: k.mac(), VLAN: k.vlan(), Port: p.info.Name, Age: time.Duration(age), Pinned: e.pinned})
 		}
 		sh.mu.RUnlock()
 	}

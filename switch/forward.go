@@ -10,6 +10,7 @@ import (
 func (s *Switch) ingress(rd *reader, n int) {
 	now := s.cfg.Clock.Now().UnixNano()
 	ports := *s.ports.Load()
+	rd.cl = s.claims.Load()
 	in := rd.in
 	s.observe(in, In, rd.batch[:n])
 	var bytes uint64
@@ -50,6 +51,10 @@ func (s *Switch) forward(rd *reader, f *port.Frame, ports []*portState, now int6
 	d := f.Data()
 	if d[6]&1 != 0 || isZeroMAC(d[6:12]) {
 		// A multicast or zero source address is invalid (IEEE 802.1D).
+		in.c.rxDrops.Add(1)
+		return false
+	}
+	if (in.sec.locked || len(rd.cl.macs) > 0) && !in.admit(rd.cl, d) {
 		in.c.rxDrops.Add(1)
 		return false
 	}

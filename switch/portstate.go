@@ -27,6 +27,15 @@ type portState struct {
 	once  sync.Once
 	alive atomic.Bool
 	c     counters
+	sec   secState    // immutable after AddPort
+	sc    secCounters // port security drops, written by the reader
+	// learned counts the table entries pointing at the port.
+	learned atomic.Int64
+}
+
+// full reports whether the port reached its MaxMACs.
+func (ps *portState) full() bool {
+	return ps.cfg.MaxMACs > 0 && ps.learned.Load() >= int64(ps.cfg.MaxMACs)
 }
 
 // counters are written by the port's reader (rx*), its writer (tx*,
@@ -125,6 +134,7 @@ func (ps *portState) readLoop() {
 // ports the current batch queued frames for.
 type reader struct {
 	in      *portState
+	cl      *claims // the owned-address snapshot of the current batch
 	batch   []*port.Frame
 	touched []*portState
 }
@@ -197,6 +207,13 @@ type PortStats struct {
 	TxBytes  uint64 `json:"tx_bytes"`
 	TxDrops  uint64 `json:"tx_drops"`
 	Errors   uint64 `json:"errors"`
+	// PortSecurity says whether the port is locked to its addresses.
+	PortSecurity bool `json:"port_security"`
+	// Security counts the frames port security dropped (included in
+	// RxDrops).
+	Security SecurityStats `json:"security"`
+	// Learned is how many table entries point at the port.
+	Learned int64 `json:"learned"`
 }
 
 func (ps *portState) stats() PortStats {
@@ -204,7 +221,7 @@ func (ps *portState) stats() PortStats {
 		ID: ps.id, Name: ps.info.Name,
 		RxFrames: ps.c.rxFrames.Load(), RxBytes: ps.c.rxBytes.Load(), RxDrops: ps.c.rxDrops.Load(),
 		TxFrames: ps.c.txFrames.Load(), TxBytes: ps.c.txBytes.Load(), TxDrops: ps.c.txDrops.Load(),
-		Errors: ps.c.errs.Load(),
+		Errors: ps.c.errs.Load(), PortSecurity: ps.sec.locked, Security: ps.sc.stats(), Learned: ps.learned.Load(),
 	}
 }
 
@@ -215,14 +232,17 @@ type Stats struct {
 	FDBMax     int64       `json:"fdb_max"`
 	FDBEvicted uint64      `json:"fdb_evicted"`
 	FDBMoved   uint64      `json:"fdb_moved"`
-	Floods     uint64      `json:"floods"`
+	// FDBLimited counts MACs not learned as their port reached MaxMACs.
+	FDBLimited uint64 `json:"fdb_limited"`
+	Floods     uint64 `json:"floods"`
 }
 
 // Stats returns a snapshot of the switch's and its ports' counters.
 func (s *Switch) Stats() Stats {
 	st := Stats{
 		FDBEntries: s.fdb.count.Load(), FDBMax: s.fdb.max,
-		FDBEvicted: s.fdb.evicted.Load(), FDBMoved: s.fdb.moved.Load(), Floods: s.floods.Load(),
+		FDBEvicted: s.fdb.evicted.Load(), FDBMoved: s.fdb.moved.Load(), FDBLimited: s.fdb.limited.Load(),
+		Floods: s.floods.Load(),
 	}
 	for _, ps := range *s.ports.Load() {
 		st.Ports = append(st.Ports, ps.stats())

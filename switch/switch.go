@@ -77,6 +77,9 @@ type Switch struct {
 	cfg   Config
 	fdb   *fdb
 	ports atomic.Pointer[[]*portState]
+	// claims are the addresses ports with port security own; replaced
+	// (copy-on-write) under mu.
+	claims atomic.Pointer[claims]
 
 	mu      sync.Mutex // serialises port add/remove
 	nextID  uint64
@@ -97,6 +100,7 @@ func New(cfg Config) *Switch {
 	s := &Switch{cfg: cfg, fdb: newFDB(cfg.MaxEntries, cfg.AgeingTime), stop: make(chan struct{})}
 	empty := []*portState{}
 	s.ports.Store(&empty)
+	s.claims.Store(&claims{})
 	s.wg.Add(1)
 	go s.ageLoop()
 	return s
@@ -127,13 +131,28 @@ func (s *Switch) AddPort(p port.Port, pc PortConfig) (PortID, error) {
 	if err := pc.validate(); err != nil {
 		return 0, err
 	}
+	sec, err := newSecState(pc.Security)
+	if err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, ErrSwitchClosed
 	}
+	ps := newPortState(s, PortID(s.nextID+1), p, pc)
+	ps.sec = sec
+	if sec.on {
+		cl, err := s.claims.Load().withPort(ps)
+		if err != nil {
+			return 0, fmt.Errorf("switch %s: port %s: %w", s.cfg.Name, ps.info.Name, err)
+		}
+		s.claims.Store(cl)
+		if !pc.Trunk {
+			s.fdb.pin(makeKey(pc.Security.MAC, pc.VLAN), ps, s.cfg.Clock.Now().UnixNano())
+		}
+	}
 	s.nextID++
-	ps := newPortState(s, PortID(s.nextID), p, pc)
 	old := *s.ports.Load()
 	next := make([]*portState, len(old), len(old)+1)
 	copy(next, old)
@@ -162,6 +181,9 @@ func (s *Switch) RemovePort(id PortID) error {
 		return fmt.Errorf("switch %s: no port %d", s.cfg.Name, id)
 	}
 	s.ports.Store(&next)
+	if ps.sec.on {
+		s.claims.Store(s.claims.Load().without(ps))
+	}
 	s.mu.Unlock()
 	ps.shutdown()
 	s.fdb.flushPort(ps)

@@ -7,7 +7,8 @@ import (
 	"github.com/switchyard/switchyard/port"
 )
 
-// PortConfig sets a port's 802.1Q role.
+// PortConfig sets a port's 802.1Q role, its port security and its
+// learning limit.
 //
 // An access port (Trunk false) carries untagged frames of one VLAN: VLAN 0
 // is the switch's untagged domain, 1–4094 a numbered VLAN; tagged frames
@@ -22,6 +23,13 @@ type PortConfig struct {
 	Trunk   bool
 	Allowed []uint16
 	Native  uint16
+	// Security, when set, gives the port its own addresses (see
+	// PortSecurity); nil leaves it an open port, as on a plain bridge.
+	Security *PortSecurity
+	// MaxMACs caps how many MAC addresses the switch learns behind the
+	// port (0: only the table's own cap); further ones are flooded to,
+	// not learned, and counted.
+	MaxMACs int
 }
 
 const tpid8021Q = 0x8100
@@ -29,6 +37,9 @@ const tpid8021Q = 0x8100
 func (pc *PortConfig) validate() error {
 	if pc.VLAN > 4094 || pc.Native > 4094 {
 		return fmt.Errorf("vlan %d/%d: valid VLAN IDs are 1-4094 (0: untagged)", pc.VLAN, pc.Native)
+	}
+	if pc.MaxMACs < 0 {
+		return fmt.Errorf("max MACs %d is negative", pc.MaxMACs)
 	}
 	for _, v := range pc.Allowed {
 		if v == 0 || v > 4094 {

@@ -122,7 +122,8 @@ func cmdAttach(args []string, out io.Writer) error {
 	fs.IntVar(&req.MTU, "mtu", 0, "interface MTU (the network's, 1500)")
 	fs.StringArrayVar(&req.Aliases, "alias", nil, "extra DNS name of the endpoint on this network (repeatable)")
 	fs.BoolVar(&req.DHCP, "dhcp", false, "leave the interface unconfigured: a DHCP client gets the reserved address from the gateway")
-	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp]")
+	fs.BoolVar(&req.NoPortSecurity, "no-port-security", false, "let the endpoint send from any MAC and claim any free address (nested bridges, VMs)")
+	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security]")
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,11 @@ func cmdFDB(args []string, out io.Writer) error {
 	}
 	return table(out, "MAC\tVLAN\tPORT\tAGE", func(tw io.Writer) {
 		for _, e := range es {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.MAC, e.VLAN, e.Port, e.Age.Round(time.Second))
+			age := e.Age.Round(time.Second).String()
+			if e.Pinned {
+				age = "pinned"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.MAC, e.VLAN, e.Port, age)
 		}
 	})
 }
@@ -215,10 +220,11 @@ func cmdStats(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, st)
 	}
-	return table(out, "NETWORK\tPORT\tRX FRAMES\tRX BYTES\tRX DROPS\tTX FRAMES\tTX BYTES\tTX DROPS\tERRORS", func(tw io.Writer) {
+	return table(out, "NETWORK\tPORT\tRX FRAMES\tRX BYTES\tRX DROPS\tTX FRAMES\tTX BYTES\tTX DROPS\tERRORS\tSECURED\tSPOOF DROPS", func(tw io.Writer) {
 		for _, n := range st.Networks {
 			for _, p := range n.Ports {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, p.Name, p.RxFrames, p.RxBytes, p.RxDrops, p.TxFrames, p.TxBytes, p.TxDrops, p.Errors)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", n.Network, p.Name, p.RxFrames, p.RxBytes, p.RxDrops, p.TxFrames, p.TxBytes, p.TxDrops, p.Errors,
+					yesNo(p.PortSecurity), spoofDrops(p.Security))
 			}
 		}
 		fmt.Fprintln(tw)
