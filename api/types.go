@@ -97,6 +97,10 @@ type EndpointCreate struct {
 	// free address (a nested bridge or VMs behind it). By default a port
 	// sends only from its MAC and claims only its own address in ARP/ND.
 	NoPortSecurity bool `json:"no_port_security,omitempty"`
+	// NoResolvConf leaves /etc/netns/NAME/resolv.conf alone; by default
+	// attaching a named namespace writes it (the gateway's DNS and the
+	// network's search domain).
+	NoResolvConf bool `json:"no_resolv_conf,omitempty"`
 }
 
 // Endpoint describes an attached endpoint.
@@ -120,6 +124,10 @@ type Endpoint struct {
 	// PortSecurity is whether the endpoint's port is locked to its MAC
 	// and address.
 	PortSecurity bool `json:"port_security"`
+	// ResolvConf is the /etc/netns/NAME/resolv.conf the daemon keeps for
+	// the endpoint's namespace ("" when none: not a named namespace,
+	// NoResolvConf, or a file the daemon did not write was there).
+	ResolvConf string `json:"resolv_conf"`
 }
 
 // FDBEntry is one learned MAC address.

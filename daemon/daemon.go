@@ -72,7 +72,8 @@ type Daemon struct {
 	cfg  Config
 	open OpenFunc
 
-	routes routeOps
+	routes   routeOps
+	netnsEtc string // DefaultNetnsEtc; tests point it elsewhere
 
 	mu       sync.Mutex
 	networks map[string]*network
@@ -101,7 +102,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		open = OpenTAP
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
-		routes: realRoutes,
+		routes: realRoutes, netnsEtc: DefaultNetnsEtc,
 		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
 			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
 		published: map[string]*published{}}

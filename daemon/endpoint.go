@@ -74,6 +74,7 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 		return api.Endpoint{}, err
 	}
 	n.endpoints[ep.info.Name] = ep
+	d.attachResolvConf(ep, req.NoResolvConf)
 	n.publish()
 	d.cfg.Log.Info("endpoint attached", "network", n.name, "endpoint", ep.info.Name,
 		"netns", ep.nsPath, "ifname", ep.info.IfName, "ip", ep.info.IP, "mac", ep.info.MAC)
@@ -246,6 +247,7 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 	}
 	n.pool.Release(ep.addr)
 	delete(n.endpoints, ep.info.Name)
+	d.detachResolvConf(ep)
 	d.unpublishBackend(n.name, ep.addr)
 	n.publish()
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)

@@ -123,7 +123,8 @@ func cmdAttach(args []string, out io.Writer) error {
 	fs.StringArrayVar(&req.Aliases, "alias", nil, "extra DNS name of the endpoint on this network (repeatable)")
 	fs.BoolVar(&req.DHCP, "dhcp", false, "leave the interface unconfigured: a DHCP client gets the reserved address from the gateway")
 	fs.BoolVar(&req.NoPortSecurity, "no-port-security", false, "let the endpoint send from any MAC and claim any free address (nested bridges, VMs)")
-	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security]")
+	fs.BoolVar(&req.NoResolvConf, "no-resolv-conf", false, "do not write /etc/netns/NETNS/resolv.conf (the gateway's DNS and search domain) for a named netns")
+	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]")
 	if err != nil {
 		return err
 	}

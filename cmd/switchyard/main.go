@@ -24,7 +24,7 @@ Usage:
   switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network ls
   switchyard network rm NAME
-  switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp]
+  switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]
   switchyard detach NETWORK NAME
   switchyard endpoints [NETWORK]
   switchyard fdb NETWORK
