@@ -2,8 +2,6 @@ package rootless
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -21,19 +19,37 @@ const targetCheck = 500 * time.Millisecond
 // Helper is a running rootless helper: the namespace's TAP on a switch
 // with the gateway, port forwards, and the API socket.
 type Helper struct {
-	opts  Options
-	log   *slog.Logger
-	agent *nsjoin.Agent
-	net   *Network
-	fwd   *HostFwdTable
-	proxy *proxy.Proxy
-	api   *APIServer
-	apiLn net.Listener
+	opts   Options
+	log    *slog.Logger
+	agent  *nsjoin.Agent
+	net    *Network
+	fwd    *HostFwdTable
+	proxy  *proxy.Proxy
+	api    *APIServer
+	apiLn  *net.UnixListener
+	apiDir *os.File // the API socket's directory (O_PATH), to remove it by name
 }
 
 // Start joins the target's namespaces and brings everything up; nothing
 // is left behind on error. The caller then signals readiness and Waits.
 func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
+	h, err := Prepare(ctx, o, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.start(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Prepare does the part of Start that needs the caller's privileges and
+// file system: it joins the target's namespaces (the TAP, the agent that
+// dials inside them) and creates the API socket. Start calls it; a
+// sandboxed helper calls it before it execs into the sandbox, where the
+// rest is done (ExecSandbox).
+func Prepare(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -51,14 +67,25 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 	if h.agent, err = nsjoin.Join(ctx, target, tc, log); err != nil {
 		return nil, err
 	}
+	if o.APISocket != "" {
+		if err := h.listenAPI(); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// start builds the network on the agent's TAP and serves the API.
+func (h *Helper) start() error {
+	o, a := h.opts, h.opts.Addrs()
 	dev, err := h.agent.Device()
 	if err != nil {
-		h.Close()
-		return nil, err
+		return err
 	}
 	cfg := NetConfig{Prefix: a.Network, Gateway: a.Gateway, DNS: a.DNS, Guest: a.Guest, DHCPStart: a.DHCPStart, DHCPEnd: a.DHCPEnd,
 		MTU: o.MTU, DisableHostLoopback: o.DisableHostLoopback, DisableDNS: o.DisableDNS, ResolvConf: o.ResolvConf,
-		Pcap: o.Pcap, OutboundAddr: o.OutboundAddr, Log: log}
+		Resolvers: o.Resolvers, Pcap: o.Pcap, OutboundAddr: o.OutboundAddr, Log: h.log}
 	if o.EnableIPv6 {
 		cfg.Prefix6, cfg.Gateway6, cfg.DNS6, cfg.OutboundAddr6 = a.Network6, a.Gateway6, a.DNS6, o.OutboundAddr6
 	}
@@ -67,19 +94,19 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Helper, error) {
 	}
 	if h.net, err = StartNetwork(dev, cfg); err != nil {
 		dev.Close()
-		h.Close()
-		return nil, err
+		return err
 	}
-	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{a: h.agent, gateway: a.Gateway}}, log)
+	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{a: h.agent, gateway: a.Gateway}}, h.log)
 	h.fwd = NewHostFwdTable(h.openForward)
-	if o.APISocket != "" {
-		if err := h.serveAPI(a.Guest); err != nil {
-			h.Close()
-			return nil, err
-		}
+	if h.apiLn != nil {
+		h.api = NewAPIServer(h.apiLn, h.fwd, a.Guest, h.log)
+		go h.api.Serve()
 	}
-	return h, nil
+	return nil
 }
+
+// Options returns the options the helper runs with.
+func (h *Helper) Options() Options { return h.opts }
 
 // openForward starts one port forward: a host listener whose connections
 // are dialed to the guest from inside the namespace (no TAP, no netstack).
@@ -104,20 +131,6 @@ func (c closerFunc) Close() error { return c() }
 func (h *Helper) AddForward(proto string, hostAddr netip.Addr, hostPort, guestPort int) error {
 	_, err := h.fwd.AddHostFwd(proto, hostAddr, hostPort, h.opts.Addrs().Guest, guestPort)
 	return err
-}
-
-func (h *Helper) serveAPI(guest netip.Addr) error {
-	if err := os.Remove(h.opts.APISocket); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("api socket: %w", err)
-	}
-	ln, err := net.Listen("unix", h.opts.APISocket)
-	if err != nil {
-		return fmt.Errorf("api socket: %w", err)
-	}
-	h.apiLn = ln
-	h.api = NewAPIServer(ln, h.fwd, guest, h.log)
-	go h.api.Serve()
-	return nil
 }
 
 // Wait returns when ctx ends, the exit fd has an event, or (without an
@@ -150,7 +163,11 @@ func (h *Helper) Wait(ctx context.Context, exitFD *os.File) {
 func (h *Helper) Close() {
 	if h.api != nil {
 		h.api.Close()
-		os.Remove(h.opts.APISocket)
+	} else if h.apiLn != nil {
+		h.apiLn.Close()
+	}
+	if h.apiDir != nil {
+		h.removeAPISocket()
 	}
 	if h.fwd != nil {
 		h.fwd.Close()

@@ -34,6 +34,8 @@ type NetConfig struct {
 	GuestMAC net.HardwareAddr
 	// ResolvConf lists the host's resolvers (/etc/resolv.conf).
 	ResolvConf string
+	// Resolvers, when not nil, replaces reading ResolvConf.
+	Resolvers []string
 	// Pcap, when set, captures the network into this pcapng file.
 	Pcap string
 	// OutboundAddr, when valid, is the source of outbound connections.
@@ -90,10 +92,10 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 	}
 	gcfg.DHCP = srv.Handle
 	if !cfg.DisableDNS {
-		if cfg.ResolvConf == "" {
-			cfg.ResolvConf = "/etc/resolv.conf"
+		ups, err := cfg.Resolvers, error(nil)
+		if ups == nil {
+			ups, err = LoadResolvers(cfg.ResolvConf)
 		}
-		ups, err := dns.LoadResolvConf(cfg.ResolvConf)
 		if err != nil {
 			cfg.Log.Warn("no upstream resolvers", "err", err)
 		}
@@ -124,6 +126,15 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// LoadResolvers reads the nameservers of resolvConf (/etc/resolv.conf when
+// empty).
+func LoadResolvers(resolvConf string) ([]string, error) {
+	if resolvConf == "" {
+		resolvConf = "/etc/resolv.conf"
+	}
+	return dns.LoadResolvConf(resolvConf)
 }
 
 // dhcpPool is an address pool that only hands out the DHCP range: every

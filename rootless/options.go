@@ -83,6 +83,9 @@ type Options struct {
 	// (/etc/resolv.conf when empty; not a slirp4netns flag: the command
 	// may set it from its environment).
 	ResolvConf string
+	// Resolvers, when not nil, are the host's resolvers, read in advance
+	// (by a helper about to enter its sandbox); ResolvConf is not read.
+	Resolvers []string
 	// Warnings are the lines (without newline) slirp4netns prints to
 	// standard output while parsing, e.g. "WARNING: Support for IPv6 is
 	// experimental". The command prints them before starting.

@@ -107,6 +107,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runChildMain(rest, stderr)
 	case nsjoinChildCommand:
 		return nsjoinChildMain(rest)
+	case rootless.SandboxCommand:
+		return sandboxMain(rest, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

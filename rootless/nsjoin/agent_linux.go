@@ -3,10 +3,10 @@ package nsjoin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -20,11 +20,13 @@ import (
 type Agent struct {
 	log     *slog.Logger
 	target  Target
-	cmd     *exec.Cmd
+	proc    *os.Process // the helper, our child
 	conn    *net.UnixConn
 	tapFile *os.File
 	info    TapInfo
 	stderr  *headBuffer
+	errPipe *os.File      // read end of the helper's stderr
+	copied  chan struct{} // closed when errPipe reached EOF
 
 	mu       sync.Mutex
 	pidfd    int // PID mode: the target process; -1 otherwise or once closed
@@ -70,7 +72,7 @@ func (a *Agent) Device() (*tap.Device, error) {
 }
 
 // PID returns the helper's process ID.
-func (a *Agent) PID() int { return a.cmd.Process.Pid }
+func (a *Agent) PID() int { return a.proc.Pid }
 
 // TargetAlive reports whether the target process still runs (PID mode; a
 // zombie counts as gone), for "exit when the target is gone". In path mode
@@ -137,9 +139,27 @@ func (a *Agent) readLoop() {
 	a.mu.Unlock()
 }
 
-// waitChild reaps the helper.
+// copyStderr keeps the head of the helper's stderr until it closes.
+func (a *Agent) copyStderr() {
+	io.Copy(a.stderr, a.errPipe)
+	close(a.copied)
+}
+
+// waitChild reaps the helper (and waits for its stderr, briefly: a
+// grandchild could hold it open).
 func (a *Agent) waitChild() {
-	a.waitErr = a.cmd.Wait()
+	st, err := a.proc.Wait()
+	switch {
+	case err != nil:
+		a.waitErr = err
+	case !st.Success():
+		a.waitErr = errors.New(st.String())
+	}
+	select {
+	case <-a.copied:
+	case <-time.After(closeTimeout):
+	}
+	a.errPipe.Close()
 	close(a.waitDone)
 }
 
@@ -149,7 +169,7 @@ func (a *Agent) exitErr() error {
 	select {
 	case <-a.waitDone:
 	default:
-		return fmt.Errorf("helper pid %d still running", a.cmd.Process.Pid)
+		return fmt.Errorf("helper pid %d still running", a.proc.Pid)
 	}
 	if a.waitErr == nil {
 		return nil
@@ -170,7 +190,7 @@ func (a *Agent) Close() error {
 		select {
 		case <-a.waitDone:
 		case <-time.After(closeTimeout):
-			a.cmd.Process.Kill()
+			a.proc.Kill()
 			<-a.waitDone
 		}
 		a.mu.Lock()

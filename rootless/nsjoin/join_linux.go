@@ -93,30 +93,30 @@ func start(ctx context.Context, t Target, tc TapConfig, ns *target, nsenter stri
 	}
 	args = append(args, "--", "/proc/self/fd/"+strconv.Itoa(childExeFD), ChildCommand)
 	args = append(args, childArgs(tc, len(extra)-1)...)
+	// The helper's stderr is a pipe of ours (not exec's), so that Handover
+	// can pass it on.
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("pipe: %w", err)
+	}
 	cmd := exec.Command(nsenter, args...)
 	cmd.ExtraFiles = extra
-	stderr := &headBuffer{max: 4096}
-	cmd.Stderr = stderr
+	cmd.Stderr = errW
 	// Keep terminal signals (^C) for the parent: the helper exits when the
 	// parent closes the socket.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	log.Debug("nsjoin: starting helper", "target", t.String(), "join_userns", ns.user != nil, "argv", cmd.Args)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	errW.Close()
+	if err != nil {
+		errR.Close()
 		conn.Close()
 		return nil, fmt.Errorf("starting nsenter: %w", err)
 	}
 	childSock.Close() // only the child holds its end now: EOF when it exits
 
-	a := &Agent{
-		log:      log,
-		target:   t,
-		cmd:      cmd,
-		conn:     conn,
-		pidfd:    ns.pidfd,
-		stderr:   stderr,
-		pending:  make(map[uint64]chan dialResult),
-		waitDone: make(chan struct{}),
-	}
+	a := newAgent(log, t, cmd.Process, conn, ns.pidfd, errR)
 	go a.waitChild()
 	if err := a.receiveTap(ctx, tc); err != nil {
 		a.pidfd = -1 // Join closes it
