@@ -31,6 +31,22 @@ func NewClient(socket string) *Client {
 	return &Client{socket: socket, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 }
 
+// StatusError is a request the daemon refused: its HTTP status and the
+// message of its error reply.
+type StatusError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StatusError) Error() string { return e.Msg }
+
+// IsNotFound reports whether err is the daemon's answer that the network,
+// endpoint or mapping asked for does not exist.
+func IsNotFound(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Status == http.StatusNotFound
+}
+
 // ErrNotRunning is wrapped by every error caused by no daemon listening.
 var ErrNotRunning = errors.New("switchyard daemon is not running")
 
@@ -62,10 +78,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if resp.StatusCode >= 300 {
 		var e Error
+		msg := fmt.Sprintf("daemon answered %s", resp.Status)
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
+			msg = e.Error
 		}
-		return fmt.Errorf("daemon answered %s", resp.Status)
+		return &StatusError{Status: resp.StatusCode, Msg: msg}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

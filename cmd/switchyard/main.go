@@ -51,6 +51,10 @@ func main() {
 	// Invoked through a symlink named docker-proxy (dockerd's
 	// --userland-proxy-path) or slirp4netns (RootlessKit, Podman): behave
 	// as that program.
+	// Exec'd by a container runtime as a CNI plugin.
+	if os.Getenv("CNI_COMMAND") != "" {
+		os.Exit(cniMain(os.Stdout, os.Stderr))
+	}
 	switch filepath.Base(os.Args[0]) {
 	case "docker-proxy":
 		os.Exit(dockerProxyMain(os.Args[1:], os.Stdout, os.Stderr))
