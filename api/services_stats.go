@@ -22,6 +22,9 @@ type DHCPStats struct {
 	Naks          uint64 `json:"naks"`
 	Malformed     uint64 `json:"malformed"`
 	PoolExhausted uint64 `json:"pool_exhausted"`
+	// SourceCapped counts refusals because one source MAC (one port)
+	// holds its share of dynamic leases already (included above).
+	SourceCapped uint64 `json:"source_capped"`
 }
 
 // ProxyStats are the counters of the userspace path of published ports,

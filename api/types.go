@@ -33,6 +33,13 @@ type NetworkCreate struct {
 	// AllowHostLoopback lets connections to the gateway address on ports
 	// without a gateway service reach the host's 127.0.0.1.
 	AllowHostLoopback bool `json:"allow_host_loopback,omitempty"`
+	// DHCP is "on" or "off"; empty means on for user-defined networks
+	// and off for the built-in ones (Docker has no DHCP).
+	DHCP string `json:"dhcp,omitempty"`
+	// DHCPRange is the pool of dynamic leases, a CIDR inside the subnet
+	// or FIRST-LAST (default: the subnet's last quarter). attach never
+	// hands out these addresses, so DHCP clients cannot exhaust it.
+	DHCPRange string `json:"dhcp_range,omitempty"`
 }
 
 // Network describes a network.
@@ -47,6 +54,10 @@ type Network struct {
 	DNSNames          bool   `json:"dns_names"`
 	Builtin           bool   `json:"builtin,omitempty"`
 	Endpoints         int    `json:"endpoints"`
+	// DHCP says whether the gateway serves DHCP; DHCPRange is its pool
+	// of dynamic leases (empty: only `attach --dhcp` endpoints).
+	DHCP      bool   `json:"dhcp"`
+	DHCPRange string `json:"dhcp_range,omitempty"`
 }
 
 // Flow is one NAT connection-tracking entry.

@@ -153,6 +153,14 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	ds, err := planDHCP(req, subnet, builtin)
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
+	}
+	dyn, err := dynamicPool(pool, ds)
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -169,7 +177,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 			return api.Network{}, fmt.Errorf("%w: vlan %d is used by network %q", ErrConflict, req.VLAN, o.name)
 		}
 	}
-	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool,
+	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
 		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames}
 	if n.mtu == 0 {
 		n.mtu = 1500
@@ -312,6 +320,8 @@ type network struct {
 	dnsNames  bool
 	sw        *vswitch.Switch
 	pool      *ipam.Pool
+	dhcp      dhcpSetup
+	dyn       dhcpPool // dynamic DHCP leases, apart from pool
 	endpoints map[string]*endpoint
 
 	gw                *gateway.Gateway
@@ -323,7 +333,9 @@ type network struct {
 }
 
 func (n *network) describe() api.Network {
-	return api.Network{Name: n.name, Subnet: n.subnet.String(), Gateway: n.pool.Gateway().String(),
+	out := api.Network{Name: n.name, Subnet: n.subnet.String(), Gateway: n.pool.Gateway().String(),
 		GatewayMAC: n.gwMAC.String(), VLAN: n.vlan, MTU: n.mtu, AllowHostLoopback: n.allowHostLoopback,
 		DNSNames: n.dnsNames, Builtin: n.builtin, Endpoints: len(n.endpoints)}
+	n.describeDHCP(&out)
+	return out
 }

@@ -85,6 +85,9 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 // request's own fields, then conflicts with existing endpoints.
 func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
 	p, err := parseAttach(n, req)
+	if err == nil {
+		err = checkDHCPAttach(n, p)
+	}
 	if err != nil {
 		return p, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

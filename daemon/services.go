@@ -35,11 +35,14 @@ func (d *Daemon) newServices(n *network, mac net.HardwareAddr) (*services, error
 	}
 	log := d.cfg.Log.With("network", n.name)
 	s.dns = dns.New(dns.Config{Domain: n.name, ResolveNames: n.dnsNames, Upstreams: upstreams, Log: log})
+	if !n.dhcp.on {
+		return s, nil
+	}
 	gw := n.pool.Gateway()
 	s.dhcp, err = dhcp.New(dhcp.Config{
 		ServerIP: gw, ServerMAC: mac, Subnet: n.subnet, Router: gw, DNS: []netip.Addr{gw},
 		MTU: n.mtu, Domain: n.name, Log: log,
-	}, n.pool, s.static)
+	}, n.dyn, s.static)
 	if err != nil {
 		s.dns.Close()
 		return nil, err
@@ -82,7 +85,13 @@ func (s *services) update(n *network) {
 	s.dns.SetRecords(recs)
 }
 
-func (s *services) dhcpHandler() func([]byte) ([]byte, bool) { return s.dhcp.Handle }
+// dhcpHandler is the gateway's DHCP hook; nil when DHCP is off.
+func (s *services) dhcpHandler() func([]byte) ([]byte, bool) {
+	if s.dhcp == nil {
+		return nil
+	}
+	return s.dhcp.Handle
+}
 
 func (s *services) dnsServer() gateway.DNSServer { return s.dns }
 

@@ -1,6 +1,9 @@
 package daemon
 
-import "github.com/switchyard/switchyard/api"
+import (
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/dhcp"
+)
 
 // serviceStats reports the counters of a network gateway's DNS and DHCP
 // servers (zero without a gateway).
@@ -9,12 +12,15 @@ func (s *services) serviceStats() (api.DNSStats, api.DHCPStats) {
 		return api.DNSStats{}, api.DHCPStats{}
 	}
 	ds := s.dns.Stats()
-	hs := s.dhcp.Stats()
+	var hs dhcp.Stats
+	if s.dhcp != nil {
+		hs = s.dhcp.Stats()
+	}
 	return api.DNSStats{Queries: ds.Queries, Local: ds.Local, Forwarded: ds.Forwarded,
 			UpstreamErrors: ds.UpstreamErrors, Malformed: ds.Malformed, Overloaded: ds.Overloaded,
 			Responses: ds.Responses},
 		api.DHCPStats{Leases: hs.Leases, Discovers: hs.Discovers, Requests: hs.Requests, Acks: hs.Acks,
-			Naks: hs.Naks, Malformed: hs.Malformed, PoolExhausted: hs.PoolExhausted}
+			Naks: hs.Naks, Malformed: hs.Malformed, PoolExhausted: hs.PoolExhausted, SourceCapped: hs.SourceCapped}
 }
 
 // proxyStats reports the userspace publish path's counters.

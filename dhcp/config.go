@@ -15,6 +15,9 @@ const (
 	DefaultLeaseTime = time.Hour
 	// DefaultMaxLeases caps dynamic leases when Config.MaxLeases is zero.
 	DefaultMaxLeases = 1024
+	// DefaultMaxPerSource caps the dynamic leases taken through frames
+	// from one source MAC when Config.MaxPerSource is zero.
+	DefaultMaxPerSource = 4
 	// OfferTimeout is how long an offered address stays held for a client
 	// that has not sent the matching REQUEST yet.
 	OfferTimeout = 30 * time.Second
@@ -66,6 +69,12 @@ type Config struct {
 	// MaxLeases caps the dynamic leases and pending offers held at once
 	// (1024), so one port cycling through MACs cannot drain the pool.
 	MaxLeases int
+	// MaxPerSource caps the dynamic leases and offers held by clients
+	// whose requests came in frames from one Ethernet source address (4).
+	// With switch port security a port sends from its own MAC only, so
+	// this is a per-port cap: one port cycling through client hardware
+	// addresses (chaddr) gets no more than this.
+	MaxPerSource int
 	// Now tells the time; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
 	// Log receives lease events; nil discards them.
@@ -119,6 +128,12 @@ func (c *Config) setDefaults() error {
 		c.MaxLeases = DefaultMaxLeases
 	case c.MaxLeases < 0:
 		return fmt.Errorf("%w: max leases %d is negative", ErrConfig, c.MaxLeases)
+	}
+	switch {
+	case c.MaxPerSource == 0:
+		c.MaxPerSource = DefaultMaxPerSource
+	case c.MaxPerSource < 0:
+		return fmt.Errorf("%w: max leases per source %d is negative", ErrConfig, c.MaxPerSource)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -11,8 +11,12 @@ import (
 	"time"
 )
 
-// errExhausted is wrapped when no address is left for a new client.
-var errExhausted = errors.New("no address left")
+// errExhausted is wrapped when no address is left for a new client;
+// errSourceCapped when the client's port holds its share already.
+var (
+	errExhausted    = errors.New("no address left")
+	errSourceCapped = errors.New("leases per source MAC")
+)
 
 // hwAddr is an Ethernet address usable as a map key.
 type hwAddr [6]byte
@@ -26,6 +30,7 @@ type lease struct {
 	expires time.Time
 	bound   bool // a REQUEST was ACKed; false while only offered
 	static  bool // the endpoint's fixed address, never the pool's to release
+	src     hwAddr
 }
 
 // staticAddr is what the static callback said about a client.
@@ -68,6 +73,7 @@ func (s *Server) add(l *lease) {
 	s.byAddr[l.addr] = l.mac
 	if !l.static {
 		s.dynamic++
+		s.perSrc[l.src]++
 	}
 }
 
@@ -80,6 +86,9 @@ func (s *Server) remove(l *lease, release bool) {
 		return
 	}
 	s.dynamic--
+	if s.perSrc[l.src]--; s.perSrc[l.src] <= 0 {
+		delete(s.perSrc, l.src)
+	}
 	if release {
 		s.pool.Release(l.addr)
 	}
@@ -165,6 +174,9 @@ func (s *Server) allocate(mac hwAddr, want netip.Addr, lowest bool, now time.Tim
 	s.expire(now, &mac)
 	if _, has := s.leases[mac]; !has && s.dynamic >= s.cfg.MaxLeases {
 		return netip.Addr{}, fmt.Errorf("%w: %d dynamic leases, the maximum", errExhausted, s.dynamic)
+	}
+	if _, has := s.leases[mac]; !has && s.perSrc[s.src] >= s.cfg.MaxPerSource {
+		return netip.Addr{}, fmt.Errorf("%w: %d %w %s, the maximum", errExhausted, s.perSrc[s.src], errSourceCapped, s.src)
 	}
 	if want.IsValid() {
 		err := s.reserve(want)

@@ -18,9 +18,7 @@ func (s *Server) discover(req *dhcpv4.DHCPv4, mac hwAddr, st staticAddr) *dhcpv4
 	s.stats.Discovers++
 	addr, err := s.offerAddr(req, mac, st, s.cfg.Now())
 	if err != nil {
-		if errors.Is(err, errExhausted) {
-			s.stats.PoolExhausted++
-		}
+		s.countExhausted(err)
 		s.log.Warn("dhcp: no address to offer", "mac", mac.String(), "err", err)
 		return nil
 	}
@@ -50,7 +48,7 @@ func (s *Server) offerAddr(req *dhcpv4.DHCPv4, mac hwAddr, st staticAddr, now ti
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	s.add(&lease{mac: mac, addr: a, expires: hold})
+	s.add(&lease{mac: mac, addr: a, expires: hold, src: s.src})
 	return a, nil
 }
 
@@ -81,9 +79,7 @@ func (s *Server) request(req *dhcpv4.DHCPv4, mac hwAddr, st staticAddr) *dhcpv4.
 	now := s.cfg.Now()
 	fresh, err := s.commit(mac, st, want, now)
 	if err != nil {
-		if errors.Is(err, errExhausted) {
-			s.stats.PoolExhausted++
-		}
+		s.countExhausted(err)
 		s.stats.Naks++
 		s.log.Info("dhcp: nak", "mac", mac.String(), "ip", want, "err", err)
 		return s.nak(req)
@@ -119,7 +115,7 @@ func (s *Server) commit(mac hwAddr, st staticAddr, want netip.Addr, now time.Tim
 			if l != nil {
 				s.remove(l, true) // moving to another address
 			}
-			l = &lease{mac: mac, addr: a}
+			l = &lease{mac: mac, addr: a, src: s.src}
 			s.add(l)
 		}
 	}
@@ -179,4 +175,14 @@ func (s *Server) inform(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 	s.stats.Informs++
 	s.stats.Acks++
 	return s.reply(req, dhcpv4.MessageTypeAck, netip.Addr{})
+}
+
+// countExhausted counts a refusal for want of addresses.
+func (s *Server) countExhausted(err error) {
+	if errors.Is(err, errExhausted) {
+		s.stats.PoolExhausted++
+	}
+	if errors.Is(err, errSourceCapped) {
+		s.stats.SourceCapped++
+	}
 }

@@ -3,9 +3,12 @@
 // switch and puts the reply frame it returns back on the switch; the server
 // never touches a socket.
 //
-// Addresses come from the network's ipam pool. An endpoint attached with a
-// fixed address (attach --ip) always gets exactly that address: the static
-// callback of New names it, and the server never takes it from the pool.
+// Dynamic leases come from the pool given to New (the daemon passes the
+// network's DHCP range, apart from the addresses attach hands out). An
+// endpoint attached with a fixed address (attach --ip) always gets exactly
+// that address: the static callback of New names it, and the server never
+// takes it from the pool. Dynamic leases are capped in total and per
+// Ethernet source address (Config.MaxPerSource).
 // Every other client gets a dynamic lease keyed by its hardware address
 // (chaddr): the lowest free address, the same one again while the lease
 // lives, returned to the pool on RELEASE, on expiry, or when an offer is not
@@ -40,6 +43,8 @@ type Server struct {
 	byAddr   map[netip.Addr]hwAddr
 	declined map[netip.Addr]time.Time
 	dynamic  int // leases held from the pool, bound or offered
+	perSrc   map[hwAddr]int
+	src      hwAddr // Ethernet source of the frame being handled
 	stats    Stats
 	ipID     uint16
 }
@@ -56,6 +61,7 @@ type Stats struct {
 	Informs       uint64 // DHCPINFORM received
 	Malformed     uint64 // frames to port 67 that could not be parsed
 	PoolExhausted uint64 // DISCOVERs unanswered, or REQUESTs NAKed, as no address was left (pool full or MaxLeases reached)
+	SourceCapped  uint64 // of those, refused because the frames' source MAC (port) reached MaxPerSource
 	Leases        int    // bindings and offers held now (a gauge)
 }
 
@@ -81,6 +87,7 @@ func New(cfg Config, pool Pool, static func(mac net.HardwareAddr) (netip.Addr, b
 		leases:   make(map[hwAddr]*lease),
 		byAddr:   make(map[netip.Addr]hwAddr),
 		declined: make(map[netip.Addr]time.Time),
+		perSrc:   make(map[hwAddr]int),
 	}
 	return s, nil
 }
@@ -113,6 +120,7 @@ func (s *Server) Handle(frame []byte) (reply []byte, ok bool) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.src = hwAddr(frame[6:12])
 	resp := s.dispatch(req, mac, st)
 	if resp == nil {
 		return nil, false

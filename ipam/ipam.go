@@ -30,6 +30,10 @@ type Pool struct {
 	size    uint32
 	used    []uint64
 	gateway netip.Addr
+	// only, for a range pool, is the span it manages; excluded is a span
+	// a pool never hands out. Release ignores addresses outside only and
+	// inside excluded.
+	only, excluded *Range
 }
 
 // New returns a pool for an IPv4 subnet with the gateway reserved. The
@@ -113,6 +117,9 @@ func (p *Pool) Release(a netip.Addr) {
 	defer p.mu.Unlock()
 	i, err := p.index(a)
 	if err != nil || i == 0 || i == p.size-1 || a == p.gateway {
+		return
+	}
+	if (p.only != nil && !p.only.Contains(a)) || (p.excluded != nil && p.excluded.Contains(a)) {
 		return
 	}
 	p.used[i/64] &^= 1 << (i % 64)

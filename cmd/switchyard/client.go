@@ -49,11 +49,16 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	fs.Uint16Var(&req.VLAN, "vlan", 0, "802.1Q VLAN ID (1-4094): the network becomes a VLAN of the shared trunk-capable switch")
 	fs.IntVar(&req.MTU, "mtu", 0, "network MTU: the gateway's and the endpoints' default (1500)")
 	fs.BoolVar(&req.AllowHostLoopback, "allow-host-loopback", false, "let the gateway address reach the host's 127.0.0.1 on ports without a gateway service")
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]")
+	fs.StringVar(&req.DHCPRange, "dhcp-range", "", "dynamic DHCP pool, CIDR or FIRST-LAST inside the subnet (default: its last quarter); attach never hands these out")
+	noDHCP := fs.Bool("no-dhcp", false, "serve no DHCP on the network")
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp]")
 	if err != nil {
 		return err
 	}
 	req.Name = pos[0]
+	if *noDHCP {
+		req.DHCP = "off"
+	}
 	if req.Subnet == "" {
 		return usagef("network create: --subnet is required")
 	}
@@ -82,13 +87,13 @@ func cmdNetworkLs(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ns)
 	}
-	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tMTU\tDNS NAMES\tHOST LOOPBACK\tENDPOINTS", func(tw io.Writer) {
+	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tMTU\tDNS NAMES\tHOST LOOPBACK\tDHCP\tENDPOINTS", func(tw io.Writer) {
 		for _, n := range ns {
 			vlan := "-"
 			if n.VLAN != 0 {
 				vlan = fmt.Sprint(n.VLAN)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%v\t%v\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.MTU, n.DNSNames, n.AllowHostLoopback, n.Endpoints)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%v\t%v\t%s\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.MTU, n.DNSNames, n.AllowHostLoopback, dhcpColumn(n), n.Endpoints)
 		}
 	})
 }

@@ -32,3 +32,14 @@ func spoofDrops(s api.SecurityDrops) string {
 	}
 	return fmt.Sprintf("%d (%s)", s.Total(), strings.Join(parts, ", "))
 }
+
+// dhcpColumn renders a network's DHCP setting: off, or its dynamic range.
+func dhcpColumn(n api.Network) string {
+	switch {
+	case !n.DHCP:
+		return "off"
+	case n.DHCPRange == "":
+		return "attach --dhcp only"
+	}
+	return n.DHCPRange
+}

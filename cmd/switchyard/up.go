@@ -24,7 +24,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		pcapPath, metricsAddr           string
 		ageing                          time.Duration
 		fdbMax, queueLen, txq           int
-		plain, debug, dnsNames          bool
+		plain, debug, dnsNames, dhcpOn  bool
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
 	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
@@ -39,7 +39,8 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.StringVar(&pcapPath, "pcap", "", "capture every port of every network from start-up into this pcapng file")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics (off by default)")
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--pcap FILE] [--metrics-addr HOST:PORT] [flags]"); err != nil {
+	fs.BoolVar(&dhcpOn, "dhcp", false, "serve DHCP on the default network (off by default, as in Docker)")
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -58,7 +59,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	if socket != "" {
 		cfg.Socket = socket
 	}
-	if subnet != "" || gateway != "" {
+	if subnet != "" || gateway != "" || dhcpOn {
 		if cfg.Networks == nil {
 			cfg.Networks = []daemon.NetworkConfig{daemon.DefaultNetwork}
 		}
@@ -75,6 +76,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 		}
 		if gateway != "" {
 			def.Gateway = gateway
+		}
+		if dhcpOn {
+			def.DHCP = "on"
 		}
 	}
 	setIf(&cfg.FDBMax, fdbMax)
