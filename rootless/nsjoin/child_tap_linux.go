@@ -142,7 +142,8 @@ func explainPerm(err error) error {
 	}
 	if strings.Contains(err.Error(), "/dev/net/tun") {
 		if fi, serr := os.Stat("/dev/net/tun"); serr == nil {
-			hint = append(hint, fmt.Sprintf("/dev/net/tun is mode %#o", fi.Mode().Perm()))
+			hint = append(hint, fmt.Sprintf("/dev/net/tun is mode %#o; rootless use needs it 0666 "+
+				"(Debian 12 ships 0600): chmod 0666 /dev/net/tun, or the udev rule KERNEL==\"tun\", MODE=\"0666\"", fi.Mode().Perm()))
 		}
 	}
 	if len(hint) == 0 {

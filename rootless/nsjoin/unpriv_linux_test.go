@@ -164,7 +164,8 @@ func TestUnprivHelper(t *testing.T) {
 
 	if os.Getenv(helperModeEnv) == "denied" {
 		_, err := nsjoin.Join(ctx, nsjoin.Target{PID: pid}, nsjoin.TapConfig{VnetHdr: true}, nil)
-		if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "/dev/net/tun") {
+		if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "/dev/net/tun is mode 0600; rootless use needs it 0666") ||
+			!strings.Contains(err.Error(), "chmod 0666 /dev/net/tun") {
 			t.Errorf("Join with /dev/net/tun at 0600: %v", err)
 		}
 		t.Logf("/dev/net/tun at 0600: %v", err)
