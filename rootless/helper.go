@@ -196,10 +196,9 @@ func (d agentDialer) DialTCP(ctx context.Context, src, dst netip.AddrPort) (net.
 	return d.a.DialTCPFrom(ctx, clientSource(src.Addr(), d.gateway), dst)
 }
 
-// DialUDP dials dst from the guest's own address: a UDP socket has no way
-// to make the guest's replies to a foreign address come back to it.
-func (d agentDialer) DialUDP(ctx context.Context, _, dst netip.AddrPort) (net.Conn, error) {
-	return d.a.DialUDP(ctx, dst)
+// DialUDP dials dst from the client's address as DialTCP does.
+func (d agentDialer) DialUDP(ctx context.Context, src, dst netip.AddrPort) (net.Conn, error) {
+	return d.a.DialUDPFrom(ctx, clientSource(src.Addr(), d.gateway), dst)
 }
 
 // clientSource is the address a forwarded connection from client comes

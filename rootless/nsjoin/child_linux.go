@@ -247,10 +247,10 @@ func (s *server) dialInside(ctx context.Context, req request) (c net.Conn, lost 
 			lost = localTarget(dst.Addr())
 		}
 		if lost == "" {
-			if err := s.src.ready(); err != nil {
+			if err := s.src.ready(req.Network, src); err != nil {
 				lost = err.Error()
 			} else {
-				c, err := dialFrom(ctx, src, req.Addr)
+				c, err := dialFrom(ctx, req.Network, src, req.Addr)
 				if !errors.Is(err, errTransparent) {
 					return c, "", err
 				}

@@ -36,6 +36,13 @@ func (a *Agent) DialTCPFrom(ctx context.Context, src netip.Addr, addr netip.Addr
 	return a.dial(ctx, "tcp", src, addr)
 }
 
+// DialUDPFrom is DialUDP with the datagrams coming from src, as
+// DialTCPFrom does for TCP (the guest's replies are routed back by their
+// conntrack mark).
+func (a *Agent) DialUDPFrom(ctx context.Context, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
+	return a.dial(ctx, "udp", src, addr)
+}
+
 // DialUDP returns a UDP socket inside the target network namespace,
 // connected to addr.
 func (a *Agent) DialUDP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {

@@ -48,6 +48,11 @@ func (a *Agent) DialTCPFrom(ctx context.Context, src netip.Addr, addr netip.Addr
 	return nil, errUnsupported
 }
 
+// DialUDPFrom is not supported outside Linux.
+func (a *Agent) DialUDPFrom(ctx context.Context, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
+	return nil, errUnsupported
+}
+
 // DialUDP is not supported outside Linux.
 func (a *Agent) DialUDP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	return nil, errUnsupported

@@ -16,15 +16,19 @@ import (
 )
 
 // A port forward that keeps the client's source address dials the guest
-// from a transparent socket (IP_TRANSPARENT) bound to the client's address.
-// The guest's replies go to that address, which is not local in the
-// namespace, so they need policy routing back to the socket:
+// from a transparent socket (IP_TRANSPARENT, IPV6_TRANSPARENT) bound to
+// the client's address. The guest's replies go to that address, which is
+// not local in the namespace, so they need policy routing back to the
+// socket:
 //
 //   - the dialing socket marks its packets (SO_MARK srcMark);
-//   - net.ipv4.tcp_fwmark_accept=1 makes the guest's accepted socket take
-//     the mark of the SYN, so all its replies carry it too;
-//   - a rule sends marked packets to table srcTable, whose one route makes
-//     every destination local.
+//   - TCP: net.ipv4.tcp_fwmark_accept=1 makes the guest's accepted socket
+//     take the mark of the SYN, so all its replies carry it too;
+//   - UDP (and TCP alike): an nftables output chain of type route saves the
+//     mark in the connection's conntrack mark and puts it back on the
+//     guest's replies, which are then routed again (srckeep_nft_linux.go);
+//   - a rule per family sends marked packets to table srcTable, whose one
+//     route makes every destination local.
 //
 // Only marked packets are affected; the guest's own traffic is not.
 const (
@@ -37,19 +41,33 @@ const (
 // srcKeeper sets the routing up on first use and undoes it at exit. Its
 // methods are safe for concurrent use.
 type srcKeeper struct {
-	once sync.Once
-	err  error    // why sources cannot be kept, if they cannot
-	undo []func() // in reverse order of setup
+	once   sync.Once
+	err    error    // why sources cannot be kept, if they cannot
+	err6   error    // why IPv6 sources cannot be (IPv6 routing)
+	errUDP error    // why UDP sources cannot be (the conntrack mark)
+	undo   []func() // in reverse order of setup
 }
 
-// ready sets the namespace up once and reports whether sources can be kept.
-func (k *srcKeeper) ready() error {
+// ready sets the namespace up once and reports whether sources can be
+// kept for a dial of network ("tcp" or "udp") from src.
+func (k *srcKeeper) ready(network string, src netip.Addr) error {
 	k.once.Do(func() {
 		if k.err = k.setup(); k.err != nil {
 			k.close()
+			return
 		}
+		k.err6 = k.setup6()
+		k.errUDP = k.setupConnmark()
 	})
-	return k.err
+	switch {
+	case k.err != nil:
+		return k.err
+	case src.Is6() && k.err6 != nil:
+		return k.err6
+	case network == "udp" && k.errUDP != nil:
+		return k.errUDP
+	}
+	return nil
 }
 
 func (k *srcKeeper) setup() error {
@@ -87,6 +105,29 @@ func (k *srcKeeper) setup() error {
 	return nil
 }
 
+// setup6 adds the IPv6 rule and route.
+func (k *srcKeeper) setup6() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	route := &netlink.Route{LinkIndex: lo.Attrs().Index, Table: srcTable, Type: unix.RTN_LOCAL,
+		Scope: netlink.SCOPE_HOST, Dst: &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}}
+	if err := netlink.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("IPv6 local route in table %d: %w", srcTable, err)
+	}
+	k.undo = append(k.undo, func() { _ = netlink.RouteDel(route) })
+	rule := netlink.NewRule()
+	rule.Family, rule.Mark, rule.Table, rule.Priority = unix.AF_INET6, srcMark, srcTable, srcRulePrio
+	mask := uint32(0xffffffff)
+	rule.Mask = &mask
+	if err := netlink.RuleAdd(rule); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("IPv6 rule fwmark %#x: %w", srcMark, err)
+	}
+	k.undo = append(k.undo, func() { _ = netlink.RuleDel(rule) })
+	return nil
+}
+
 // shutdown undoes the setup, waiting for one in progress; no setup
 // follows it.
 func (k *srcKeeper) shutdown() {
@@ -106,15 +147,19 @@ func (k *srcKeeper) close() {
 // bind), after which a plain dial can still reach the guest.
 var errTransparent = errors.New("transparent socket")
 
-// dialFrom connects to dst from src with a transparent, marked socket.
-func dialFrom(ctx context.Context, src netip.Addr, dst string) (net.Conn, error) {
+// dialFrom connects network ("tcp" or "udp") to dst from src with a
+// transparent, marked socket.
+func dialFrom(ctx context.Context, network string, src netip.Addr, dst string) (net.Conn, error) {
+	level, opt := unix.SOL_IP, unix.IP_TRANSPARENT
+	if src.Is6() {
+		level, opt = unix.SOL_IPV6, unix.IPV6_TRANSPARENT
+	}
 	d := net.Dialer{
-		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0)),
 		Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
-				if serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1); serr != nil {
-					serr = fmt.Errorf("IP_TRANSPARENT: %w", serr)
+				if serr = unix.SetsockoptInt(int(fd), level, opt, 1); serr != nil {
+					serr = fmt.Errorf("transparent: %w", serr)
 				} else if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, srcMark); serr != nil {
 					serr = fmt.Errorf("SO_MARK: %w", serr)
 				}
@@ -125,7 +170,12 @@ func dialFrom(ctx context.Context, src netip.Addr, dst string) (net.Conn, error)
 			return nil
 		},
 	}
-	c, err := d.DialContext(ctx, "tcp", dst)
+	if network == "udp" {
+		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+	} else {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+	}
+	c, err := d.DialContext(ctx, network, dst)
 	var se *os.SyscallError
 	if errors.As(err, &se) && se.Syscall == "bind" {
 		err = fmt.Errorf("%w: bind %v: %w", errTransparent, src, err)
@@ -150,10 +200,10 @@ func localTarget(dst netip.Addr) string {
 // keepable says why src cannot be kept for a dial of network to dst, or "".
 func keepable(network string, src, dst netip.Addr) string {
 	switch {
-	case network != "tcp":
-		return "only TCP forwards keep the client's address"
-	case !src.Is4() || !dst.Is4():
-		return "only IPv4 forwards keep the client's address"
+	case network != "tcp" && network != "udp":
+		return "only TCP and UDP forwards keep the client's address"
+	case src.Is4() != dst.Is4() || src.Is4In6() || dst.Is4In6():
+		return fmt.Sprintf("cannot dial %v from %v: the families differ", dst, src)
 	case src.IsUnspecified() || src.IsMulticast() || dst.IsLoopback():
 		return fmt.Sprintf("cannot dial %v from %v", dst, src)
 	}
