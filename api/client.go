@@ -136,6 +136,12 @@ func (c *Client) FDB(ctx context.Context, network string) ([]FDBEntry, error) {
 	return es, c.do(ctx, http.MethodGet, "/v1/networks/"+url.PathEscape(network)+"/fdb", nil, &es)
 }
 
+// Hosts lists the cluster's members.
+func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
+	var hs []Host
+	return hs, c.do(ctx, http.MethodGet, "/v1/hosts", nil, &hs)
+}
+
 // Stats returns every network's counters.
 func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	var s Stats

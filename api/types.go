@@ -10,6 +10,7 @@
 //	GET    /v1/networks/{name}/fdb             forwarding table
 //	GET    /v1/stats                           counters
 //	GET    /v1/conntrack[?network=NAME]        NAT flows
+//	GET    /v1/hosts                           cluster members
 //
 // Errors come back as {"error": "..."} with a 4xx/5xx status.
 package api
@@ -40,7 +41,24 @@ type NetworkCreate struct {
 	// or FIRST-LAST (default: the subnet's last quarter). attach never
 	// hands out these addresses, so DHCP clients cannot exhaust it.
 	DHCPRange string `json:"dhcp_range,omitempty"`
+	// Driver is "bridge" (the default: one host) or "overlay" (VXLAN
+	// across hosts, created on every host of the cluster store).
+	Driver string `json:"driver,omitempty"`
+	// VNI is an overlay network's VXLAN network identifier; 0 allocates
+	// one from 4096 up (4096 without a cluster store).
+	VNI uint32 `json:"vni,omitempty"`
+	// VXLANPort is an overlay network's UDP port (4789).
+	VXLANPort int `json:"vxlan_port,omitempty"`
+	// Peers are VTEPs that are not cluster members (e.g. Linux vxlan
+	// devices); broadcast and unknown unicast are replicated to them.
+	Peers []string `json:"peers,omitempty"`
 }
+
+// Network drivers.
+const (
+	DriverBridge  = "bridge"
+	DriverOverlay = "overlay"
+)
 
 // Network describes a network.
 type Network struct {
@@ -58,6 +76,12 @@ type Network struct {
 	// of dynamic leases (empty: only `attach --dhcp` endpoints).
 	DHCP      bool   `json:"dhcp"`
 	DHCPRange string `json:"dhcp_range,omitempty"`
+	// Driver is bridge or overlay; VNI, VXLANPort and Peers describe an
+	// overlay network.
+	Driver    string   `json:"driver"`
+	VNI       uint32   `json:"vni,omitempty"`
+	VXLANPort int      `json:"vxlan_port,omitempty"`
+	Peers     []string `json:"peers,omitempty"`
 }
 
 // Flow is one NAT connection-tracking entry.
@@ -139,6 +163,10 @@ type Endpoint struct {
 	// the endpoint's namespace ("" when none: not a named namespace,
 	// NoResolvConf, or a file the daemon did not write was there).
 	ResolvConf string `json:"resolv_conf"`
+	// Host is the cluster member the endpoint lives on (overlay networks
+	// on a cluster store); endpoints of other hosts have only Name,
+	// Network, MAC, IP, Aliases and Host.
+	Host string `json:"host,omitempty"`
 }
 
 // FDBEntry is one learned MAC address.
@@ -150,6 +178,21 @@ type FDBEntry struct {
 	// Pinned marks an address owned by a port with port security: it
 	// never ages, moves or gets evicted.
 	Pinned bool `json:"pinned,omitempty"`
+	// VTEP is the remote host a MAC behind an overlay tunnel lives on;
+	// Static says it comes from the cluster store (not learned).
+	VTEP   string `json:"vtep,omitempty"`
+	Static bool   `json:"static,omitempty"`
+}
+
+// Host is a cluster member (GET /v1/hosts).
+type Host struct {
+	Name          string        `json:"name"`
+	Advertise     string        `json:"advertise"`
+	Lease         int64         `json:"lease"`
+	Started       time.Time     `json:"started"`
+	TTL           time.Duration `json:"ttl_ns"`
+	LastKeepAlive time.Time     `json:"last_keepalive"`
+	Self          bool          `json:"self,omitempty"`
 }
 
 // PortStats are one switch port's counters.

@@ -61,6 +61,18 @@ type Config struct {
 	// NetnsCheck is how often endpoints' namespaces are checked for
 	// existence; endpoints whose namespace is gone are detached (2s).
 	NetnsCheck Duration `json:"netns_check,omitempty"`
+	// ClusterStore joins a cluster kept in etcd,
+	// etcd://HOST:PORT[,HOST:PORT...]: overlay networks then exist on every
+	// member and their endpoints reach each other over VXLAN.
+	ClusterStore string `json:"cluster_store,omitempty"`
+	// ClusterAdvertise is this host's IPv4 underlay address, which other
+	// hosts send VXLAN to (required with ClusterStore).
+	ClusterAdvertise string `json:"cluster_advertise,omitempty"`
+	// ClusterHost names this host in the cluster (the advertise address).
+	ClusterHost string `json:"cluster_host,omitempty"`
+	// ClusterTTL is the membership lease's TTL (10s, 1s-10s): a dead
+	// host's endpoints vanish from the others within it.
+	ClusterTTL Duration `json:"cluster_ttl,omitempty"`
 	// Log receives the daemon's logs; nil discards them.
 	Log *slog.Logger `json:"-"`
 }
@@ -142,6 +154,9 @@ func (c *Config) validate() error {
 		return errors.New("config: udp_idle, proxy_udp_idle and proxy_dial_timeout must not be negative")
 	case c.MaxFlows < 0 || c.ProxyMaxFlows < 0:
 		return errors.New("config: max_flows and proxy_max_flows must not be negative")
+	}
+	if err := c.validateCluster(); err != nil {
+		return err
 	}
 	for _, n := range c.Networks {
 		if _, _, err := parseNetwork(n); err != nil {

@@ -86,6 +86,7 @@ type Daemon struct {
 	rules      *portmap.Rules
 	oldForward string // ip_forward before the kernel path turned it on
 	published  map[string]*published
+	ov         *overlayState // overlay networks: VXLAN sockets, cluster store
 	closed     bool
 	stop       chan struct{}  // closed by Close: stops the namespace watcher
 	reapers    sync.WaitGroup // the watcher and goroutines reaping vanished ports
@@ -105,7 +106,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		routes: realRoutes, netnsEtc: DefaultNetnsEtc,
 		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
 			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
-		published: map[string]*published{}}
+		published: map[string]*published{}, ov: newOverlayState()}
 	d.subnets.Store(&[]netip.Prefix{})
 	if cfg.PcapFile != "" {
 		var err error
@@ -118,6 +119,10 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 			d.Close()
 			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 		}
+	}
+	if err := d.openCluster(); err != nil {
+		d.Close()
+		return nil, err
 	}
 	d.stop = make(chan struct{})
 	d.reapers.Add(1)
@@ -141,6 +146,9 @@ func (d *Daemon) newSwitch(name string) *vswitch.Switch {
 
 // CreateNetwork creates a user-defined network.
 func (d *Daemon) CreateNetwork(req api.NetworkCreate) (api.Network, error) {
+	if req.Driver == api.DriverOverlay {
+		return d.createOverlay(req)
+	}
 	return d.createNetwork(req, false)
 }
 
@@ -153,11 +161,15 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	ov, err := d.planOverlay(req)
+	if err != nil {
+		return api.Network{}, err
+	}
 	ds, err := planDHCP(req, subnet, builtin)
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
 	}
-	dyn, err := dynamicPool(pool, ds)
+	dyn, err := dynamicPool(pool, ov.dhcp(ds))
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
 	}
@@ -178,7 +190,10 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		}
 	}
 	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
-		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames}
+		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames, ov: ov}
+	if n.mtu == 0 && ov != nil {
+		n.mtu = d.overlayMTU(ov)
+	}
 	if n.mtu == 0 {
 		n.mtu = 1500
 	}
@@ -199,6 +214,11 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		d.dropNetwork(n)
 		return api.Network{}, err
 	}
+	if err := d.startOverlay(n); err != nil {
+		d.stopGateway(n)
+		d.dropNetwork(n)
+		return api.Network{}, err
+	}
 	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(), "vlan", n.vlan)
 	return n.describe(), nil
 }
@@ -216,6 +236,9 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	}
 	if len(n.endpoints) > 0 {
 		return fmt.Errorf("%w: network %q has active endpoints", ErrConflict, name)
+	}
+	if err := d.removeOverlay(n); err != nil {
+		return err
 	}
 	for k, p := range d.published {
 		if p.network == name {
@@ -278,6 +301,7 @@ func (d *Daemon) hasVLANNetworks() bool {
 // Close detaches every endpoint (removing its TAP) and stops the switches.
 func (d *Daemon) Close() {
 	defer d.reapers.Wait()
+	d.closeCluster()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stop != nil && !d.closed {
@@ -319,6 +343,7 @@ type network struct {
 	builtin   bool
 	dnsNames  bool
 	sw        *vswitch.Switch
+	ov        *overlayNet // nil for a bridge network
 	pool      *ipam.Pool
 	dhcp      dhcpSetup
 	dyn       dhcpPool // dynamic DHCP leases, apart from pool
@@ -337,5 +362,6 @@ func (n *network) describe() api.Network {
 		GatewayMAC: n.gwMAC.String(), VLAN: n.vlan, MTU: n.mtu, AllowHostLoopback: n.allowHostLoopback,
 		DNSNames: n.dnsNames, Builtin: n.builtin, Endpoints: len(n.endpoints)}
 	n.describeDHCP(&out)
+	n.describeOverlay(&out)
 	return out
 }

@@ -57,6 +57,9 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 	if err != nil {
 		return api.Endpoint{}, err
 	}
+	if plan.ip, err = d.overlayAddr(n, plan); err != nil {
+		return api.Endpoint{}, err
+	}
 	addr := plan.ip
 	if addr.IsValid() {
 		if err = n.pool.Reserve(addr); err != nil && !errors.Is(err, ipam.ErrInUse) {
@@ -71,11 +74,16 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 	ep, err := d.connect(n, plan, addr)
 	if err != nil {
 		n.pool.Release(addr)
+		d.overlayRelease(n, plan.name, addr)
 		return api.Endpoint{}, err
 	}
 	n.endpoints[ep.info.Name] = ep
 	d.attachResolvConf(ep, req.NoResolvConf)
 	n.publish()
+	if err := d.overlayAttached(n, ep); err != nil {
+		d.detach(n, ep)
+		return api.Endpoint{}, err
+	}
 	d.cfg.Log.Info("endpoint attached", "network", n.name, "endpoint", ep.info.Name,
 		"netns", ep.nsPath, "ifname", ep.info.IfName, "ip", ep.info.IP, "mac", ep.info.MAC)
 	return ep.info, nil
@@ -249,6 +257,7 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
 	}
 	n.pool.Release(ep.addr)
+	d.overlayDetached(n, ep)
 	delete(n.endpoints, ep.info.Name)
 	d.detachResolvConf(ep)
 	d.unpublishBackend(n.name, ep.addr)
@@ -321,6 +330,7 @@ func (d *Daemon) Endpoints(network string) ([]api.Endpoint, error) {
 			out = append(out, ep.info)
 		}
 	}
+	out = append(out, d.remoteEndpoints(network)...)
 	if network != "" {
 		if _, err := d.network(network); err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ import (
 
 // startGateway gives a network its gateway netstack on its switch.
 func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
-	mac, err := randomMAC()
+	mac, err := d.gatewayMAC(n)
 	if err != nil {
 		return err
 	}

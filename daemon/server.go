@@ -63,6 +63,7 @@ func (d *Daemon) Handler() http.Handler {
 		reply(w, http.StatusOK, d.Stats())
 	})
 	mux.HandleFunc("POST /v1/capture", d.handleCapture)
+	d.overlayRoutes(mux)
 	mux.HandleFunc("POST /v1/networks/{name}/ports", func(w http.ResponseWriter, r *http.Request) {
 		var req api.PublishRequest
 		if decode(w, r, &req) {

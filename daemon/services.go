@@ -81,6 +81,7 @@ func (s *services) update(n *network) {
 		macs[ep.mac.String()] = ep.addr
 		recs = append(recs, dns.Record{Name: ep.info.Name, Aliases: ep.info.Aliases, Addrs: []netip.Addr{ep.addr}})
 	}
+	recs = append(recs, n.remoteRecords()...)
 	s.macs.Store(&macs)
 	s.dns.SetRecords(recs)
 }

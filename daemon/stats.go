@@ -23,7 +23,7 @@ func (d *Daemon) FDB(network string) ([]api.FDBEntry, error) {
 		out = append(out, api.FDBEntry{MAC: e.MAC.String(), VLAN: e.VLAN, Port: e.Port, Age: e.Age, Pinned: e.Pinned})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MAC < out[j].MAC })
-	return out, nil
+	return d.overlayFDB(network, out), nil
 }
 
 // Stats returns every network's counters. Networks sharing the VLAN switch

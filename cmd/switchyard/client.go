@@ -51,7 +51,8 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	fs.BoolVar(&req.AllowHostLoopback, "allow-host-loopback", false, "let the gateway address reach the host's 127.0.0.1 on ports without a gateway service")
 	fs.StringVar(&req.DHCPRange, "dhcp-range", "", "dynamic DHCP pool, CIDR or FIRST-LAST inside the subnet (default: its last quarter); attach never hands these out")
 	noDHCP := fs.Bool("no-dhcp", false, "serve no DHCP on the network")
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp]")
+	overlayFlags(fs, &req)
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...]")
 	if err != nil {
 		return err
 	}
@@ -87,13 +88,16 @@ func cmdNetworkLs(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ns)
 	}
-	return table(out, "NAME\tSUBNET\tGATEWAY\tVLAN\tMTU\tDNS NAMES\tHOST LOOPBACK\tDHCP\tENDPOINTS", func(tw io.Writer) {
+	return table(out, "NAME\tDRIVER\tSUBNET\tGATEWAY\tVLAN\tVNI\tMTU\tDNS NAMES\tHOST LOOPBACK\tDHCP\tENDPOINTS", func(tw io.Writer) {
 		for _, n := range ns {
-			vlan := "-"
+			vlan, vni := "-", "-"
 			if n.VLAN != 0 {
 				vlan = fmt.Sprint(n.VLAN)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%v\t%v\t%s\t%d\n", n.Name, n.Subnet, n.Gateway, vlan, n.MTU, n.DNSNames, n.AllowHostLoopback, dhcpColumn(n), n.Endpoints)
+			if n.VNI != 0 {
+				vni = fmt.Sprint(n.VNI)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\t%v\t%s\t%d\n", n.Name, n.Driver, n.Subnet, n.Gateway, vlan, vni, n.MTU, n.DNSNames, n.AllowHostLoopback, dhcpColumn(n), n.Endpoints)
 		}
 	})
 }
@@ -179,9 +183,9 @@ func cmdEndpoints(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, eps)
 	}
-	return table(out, "NETWORK\tNAME\tNETNS\tIFNAME\tIP\tMAC\tMTU", func(tw io.Writer) {
+	return table(out, "NETWORK\tNAME\tHOST\tNETNS\tIFNAME\tIP\tMAC\tMTU", func(tw io.Writer) {
 		for _, e := range eps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Network, e.Name, e.Netns, e.IfName, e.IP, e.MAC, e.MTU)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Network, e.Name, orDash(e.Host), orDash(e.Netns), orDash(e.IfName), e.IP, e.MAC, e.MTU)
 		}
 	})
 }
@@ -201,13 +205,16 @@ func cmdFDB(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, es)
 	}
-	return table(out, "MAC\tVLAN\tPORT\tAGE", func(tw io.Writer) {
+	return table(out, "MAC\tVLAN\tPORT\tVTEP\tAGE", func(tw io.Writer) {
 		for _, e := range es {
 			age := e.Age.Round(time.Second).String()
 			if e.Pinned {
 				age = "pinned"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.MAC, e.VLAN, e.Port, age)
+			if e.Static {
+				age = "static"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", e.MAC, e.VLAN, e.Port, orDash(e.VTEP), age)
 		}
 	})
 }

@@ -20,14 +20,16 @@ import (
 const usage = `switchyard: container networking in userspace
 
 Usage:
-  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [flags]
+  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [--cluster-store etcd://H:P[,H:P] --cluster-advertise IP] [flags]
   switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
+  switchyard network create NAME --driver overlay --subnet CIDR [--vni N] [--vxlan-port 4789] [--peer IP]...
   switchyard network ls
   switchyard network rm NAME
   switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]
   switchyard detach NETWORK NAME
   switchyard endpoints [NETWORK]
   switchyard fdb NETWORK
+  switchyard hosts
   switchyard stats
   switchyard conntrack [NETWORK]
   switchyard publish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp] [--path both|kernel|userspace]
@@ -87,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEndpoints(rest, stdout)
 	case "fdb":
 		err = cmdFDB(rest, stdout)
+	case "hosts":
+		err = cmdHosts(rest, stdout)
 	case "stats":
 		err = cmdStats(rest, stdout)
 	case "conntrack":

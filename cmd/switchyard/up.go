@@ -25,6 +25,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		ageing                          time.Duration
 		fdbMax, queueLen, txq           int
 		plain, debug, dnsNames, dhcpOn  bool
+		cl                              clusterFlags
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
 	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
@@ -40,7 +41,8 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics (off by default)")
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
 	fs.BoolVar(&dhcpOn, "dhcp", false, "serve DHCP on the default network (off by default, as in Docker)")
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [flags]"); err != nil {
+	cl.register(fs)
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -81,6 +83,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 			def.DHCP = "on"
 		}
 	}
+	cl.apply(&cfg)
 	setIf(&cfg.FDBMax, fdbMax)
 	setIf(&cfg.QueueLen, queueLen)
 	setIf(&cfg.TxQueueLen, txq)
