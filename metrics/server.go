@@ -44,6 +44,9 @@ func Listen(addr string, src Source, log *slog.Logger) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Close releases the address of a server that is not serving.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Serve serves until ctx ends, then shuts the server down.
 func (s *Server) Serve(ctx context.Context) error {
 	done := make(chan error, 1)

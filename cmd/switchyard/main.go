@@ -20,7 +20,7 @@ import (
 const usage = `switchyard: container networking in userspace
 
 Usage:
-  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [--cluster-store etcd://H:P[,H:P] --cluster-advertise IP] [flags]
+  switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://H:P[,H:P] --cluster-advertise IP] [flags]
   switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network create NAME --driver overlay --subnet CIDR [--vni N] [--vxlan-port 4789] [--peer IP]...
   switchyard network ls

@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/daemon"
-	"github.com/switchyard/switchyard/metrics"
+	"github.com/switchyard/switchyard/dockerplugin"
 )
 
 // cmdUp runs the daemon in the foreground until SIGINT/SIGTERM.
@@ -26,6 +26,8 @@ func cmdUp(args []string, log *slog.Logger) error {
 		fdbMax, queueLen, txq           int
 		plain, debug, dnsNames, dhcpOn  bool
 		cl                              clusterFlags
+		dockerPlugin                    bool
+		pluginName, pluginDir           string
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
 	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
@@ -39,10 +41,13 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.BoolVar(&debug, "debug", false, "log at debug level")
 	fs.StringVar(&pcapPath, "pcap", "", "capture every port of every network from start-up into this pcapng file")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics (off by default)")
+	fs.BoolVar(&dockerPlugin, "docker-plugin", false, "serve Docker's network and IPAM plugin protocol on DIR/NAME.sock")
+	fs.StringVar(&pluginName, "docker-plugin-name", "switchyard", "the plugin's name (docker network create -d NAME --ipam-driver NAME)")
+	fs.StringVar(&pluginDir, "docker-plugin-dir", dockerplugin.DefaultDir, "where dockerd looks for plugin sockets")
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
 	fs.BoolVar(&dhcpOn, "dhcp", false, "serve DHCP on the default network (off by default, as in Docker)")
 	cl.register(fs)
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [flags]"); err != nil {
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -99,7 +104,15 @@ func cmdUp(args []string, log *slog.Logger) error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cfg.Log = log
-	return serve(cfg, metricsAddr)
+	sc := sidecars{metricsAddr: metricsAddr}
+	if dockerPlugin {
+		path, err := dockerplugin.SocketPath(pluginDir, pluginName)
+		if err != nil {
+			return err
+		}
+		sc.pluginSocket = path
+	}
+	return serve(cfg, sc)
 }
 
 func setIf(dst *int, v int) {
@@ -108,9 +121,8 @@ func setIf(dst *int, v int) {
 	}
 }
 
-// serve runs the daemon, and its metrics server when metricsAddr is set,
-// until SIGINT/SIGTERM.
-func serve(cfg daemon.Config, metricsAddr string) error {
+// serve runs the daemon, and the sidecars enabled, until SIGINT/SIGTERM.
+func serve(cfg daemon.Config, sc sidecars) error {
 	d, err := daemon.New(cfg, nil)
 	if err != nil {
 		return err
@@ -121,25 +133,21 @@ func serve(cfg daemon.Config, metricsAddr string) error {
 		d.Close()
 		return err
 	}
+	runs, err := sc.listen(d, cfg.Log)
+	if err != nil {
+		ln.Close()
+		d.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var wg sync.WaitGroup
-	if metricsAddr != "" {
-		ms, err := metrics.Listen(metricsAddr, d.Stats, cfg.Log)
-		if err != nil {
-			ln.Close()
-			d.Close()
-			return err
-		}
-		wg.Go(func() {
-			if err := ms.Serve(ctx); err != nil {
-				cfg.Log.Error("metrics server stopped", "err", err)
-			}
-		})
+	for _, run := range runs {
+		wg.Go(func() { run(ctx) })
 	}
 	cfg.Log.Info("switchyard up", "socket", cfg.Socket, "networks", len(cfg.Networks))
 	err = d.Serve(ctx, ln)
-	stop() // ends the metrics server too
+	stop() // ends the sidecars too
 	wg.Wait()
 	cfg.Log.Info("switchyard down")
 	return err
