@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -147,7 +148,7 @@ func TestCreateNetworkOptions(t *testing.T) {
 	ok := createNetworkRequest{NetworkID: "0123456789abcdef", IPv4Data: v4,
 		Options: map[string]any{optGeneric: map[string]any{optVLAN: "7", optMTU: "1400", "other.option": "x"}}}
 	if code := post(t, h, "NetworkDriver.CreateNetwork", ok, nil); code != 200 || len(f.nets) != 1 ||
-		f.nets[0] != (api.Network{Name: "docker-0123456789ab", Subnet: "10.5.0.0/24", Gateway: "10.5.0.1", VLAN: 7, MTU: 1400}) {
+		!reflect.DeepEqual(f.nets[0], api.Network{Name: "docker-0123456789ab", Subnet: "10.5.0.0/24", Gateway: "10.5.0.1", VLAN: 7, MTU: 1400}) {
 		t.Fatalf("CreateNetwork: %d %+v", code, f.nets)
 	}
 	for _, opts := range []map[string]any{{optVLAN: "4095"}, {optMTU: "10"}, {"switchyard.overlay": "true"}} {
