@@ -53,6 +53,9 @@ type Config struct {
 	DNS DNSServer
 	// DNSAddress is where DNS is served: Address when unset, or a second
 	// address of the gateway in Subnet (slirp4netns uses network+3).
+	// Without DNS, a second address still answers ARP but swallows every
+	// packet sent to it, as slirp4netns --disable-dns does (clients time
+	// out instead of being refused).
 	DNSAddress netip.Addr
 	// Subnet6, when valid, turns IPv6 on: Address6 is the gateway's
 	// address in it (the host-loopback alias, as Address), DNSAddress6

@@ -45,6 +45,9 @@ func (g *Gateway) interceptIPv4(frame []byte) bool {
 		return true
 	}
 	payload := ip[ip.HeaderLength():ip.TotalLength()]
+	if g.cfg.DNS == nil && g.cfg.DNSAddress != g.cfg.Address && netip.AddrFrom4(ip.DestinationAddress().As4()) == g.cfg.DNSAddress {
+		return true // a DNS address without DNS: silence
+	}
 	if g.cfg.UnreachableHostLoopback && g.deniedHostLoopback(ip, payload) {
 		g.inject(unreachableFrame(header.Ethernet(frame), g.link.mac, ip))
 		return true

@@ -77,7 +77,7 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 	mac[0] = mac[0]&0xfe | 0x02
 	gcfg := gateway.Config{Subnet: cfg.Prefix, Address: cfg.Gateway, MAC: mac, MTU: cfg.MTU,
 		NAT:                     nat.Config{AllowHostLoopback: !cfg.DisableHostLoopback, Dial: outboundDialer(cfg.OutboundAddr, cfg.OutboundAddr6), Log: cfg.Log},
-		UnreachableHostLoopback: cfg.DisableHostLoopback, Log: cfg.Log}
+		UnreachableHostLoopback: cfg.DisableHostLoopback, DNSAddress: cfg.DNS, Log: cfg.Log}
 	if cfg.Prefix6.IsValid() {
 		gcfg.Subnet6, gcfg.Address6 = cfg.Prefix6, cfg.Gateway6
 	}
@@ -100,7 +100,7 @@ func StartNetwork(tap port.Port, cfg NetConfig) (*Network, error) {
 			cfg.Log.Warn("no upstream resolvers", "err", err)
 		}
 		n.dns = dns.New(dns.Config{Upstreams: ups, Log: cfg.Log})
-		gcfg.DNS, gcfg.DNSAddress = n.dns, cfg.DNS
+		gcfg.DNS = n.dns
 		if cfg.Prefix6.IsValid() {
 			gcfg.DNSAddress6 = cfg.DNS6
 		}

@@ -291,6 +291,15 @@ func disabledAndTargetExit(t *testing.T, who runAs) {
 	if out, _ := who.inNs(pid, "busybox", "timeout", "2", "busybox", "nslookup", "host.test", "10.0.2.3"); strings.Contains(out, "192.0.2.1") {
 		t.Fatalf("DNS answered with --disable-dns:\n%s", out)
 	}
+	// As with slirp4netns, 10.0.2.3 is still there (it answers ARP) but
+	// swallows what it is sent: a connection times out, it is neither
+	// refused nor without a route.
+	if out, _ := who.inNs(pid, "busybox", "nc", "-w", "2", "10.0.2.3", "53"); !strings.Contains(out, "timed out") {
+		t.Fatalf("TCP to 10.0.2.3:53 with --disable-dns: %q, want a time-out", out)
+	}
+	if out, _ := who.inNs(pid, "ip", "neigh", "show", "10.0.2.3"); !strings.Contains(out, "lladdr") {
+		t.Fatalf("10.0.2.3 not resolved with --disable-dns: %q", out)
+	}
 	// With -c, DHCP gives the TAP's MAC the address -c configured.
 	if lease, out := dhcpLease(who, pid); lease != "10.0.2.100" {
 		t.Fatalf("DHCP lease %q with -c, want 10.0.2.100:\n%s", lease, out)
