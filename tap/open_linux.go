@@ -46,6 +46,9 @@ func Open(cfg Config) (*Device, error) {
 	}
 	if err != nil {
 		if b.file != nil {
+			if cfg.Persist && !cfg.Existing {
+				setPersist(b.file, false) // a TAP we created goes again
+			}
 			b.file.Close() // the kernel removes the non-persistent TAP
 		}
 		where := "current netns"
@@ -116,6 +119,11 @@ func (b *builder) create(cfg Config) error {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.Persist && !cfg.Existing {
+		if err = setPersist(b.file, true); err != nil {
+			return err
+		}
 	}
 	if b.rc, err = b.file.SyscallConn(); err != nil {
 		return fmt.Errorf("tun fd: %w", err)

@@ -9,8 +9,11 @@
 // device is opened with github.com/songgao/water and carries bare Ethernet
 // frames.
 //
-// Devices are never persistent: the kernel removes the interface when the
-// Device is closed (or the process exits).
+// Devices are not persistent unless Config.Persist asks for it: the kernel
+// removes the interface when the Device is closed (or the process exits).
+// A persistent device (TUNSETPERSIST) outlives its process with its
+// addresses and routes, and is opened again with Config.Existing; Delete
+// removes it.
 package tap
 
 import (
@@ -55,6 +58,11 @@ type Config struct {
 	// owned by the caller or accessible to it). It is configured as a new
 	// one would be; Close detaches from it and leaves it in place.
 	Existing bool
+	// Persist makes the device persistent (TUNSETPERSIST): it stays in
+	// the namespace, configured, after Close or the process's death, until
+	// Delete (or its namespace goes). With Existing it keeps the device
+	// persistent.
+	Persist bool
 	// MTU is the interface MTU; 0 means DefaultMTU.
 	MTU int
 	// MAC is the interface's hardware address; nil picks a random locally
