@@ -30,18 +30,14 @@ func setPersist(f *os.File, on bool) error {
 	return nil
 }
 
-// Delete closes the device and removes its interface even when it is
-// persistent.
-func (d *Device) Delete() error {
+// SetPersist makes the device persistent (or not): a persistent device
+// stays after Close, a device that is not goes with it.
+func (d *Device) SetPersist(on bool) error {
 	if d.closed.Load() {
-		return fmt.Errorf("tap %s: delete: %w", d.name, os.ErrClosed)
+		return fmt.Errorf("tap %s: persist: %w", d.name, os.ErrClosed)
 	}
-	err := setPersist(d.file, false)
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("tap %s: delete: %w", d.name, err)
+	if err := setPersist(d.file, on); err != nil {
+		return fmt.Errorf("tap %s: %w", d.name, err)
 	}
 	return nil
 }

@@ -51,8 +51,12 @@ func TestPersist(t *testing.T) {
 				if found, err := tap.Remove(path, "keep0"); found || err != nil {
 					t.Fatalf("second Remove: %v %v", found, err)
 				}
-			} else if err := d.Delete(); err != nil {
-				t.Fatal(err)
+			} else {
+				// Not persistent any more: Close removes it.
+				if err := d.SetPersist(false); err != nil {
+					t.Fatal(err)
+				}
+				d.Close()
 			}
 			wantLinks(t, path, "lo")
 			if _, err := tap.Remove(path, "lo"); err == nil {

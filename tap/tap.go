@@ -12,8 +12,8 @@
 // Devices are not persistent unless Config.Persist asks for it: the kernel
 // removes the interface when the Device is closed (or the process exits).
 // A persistent device (TUNSETPERSIST) outlives its process with its
-// addresses and routes, and is opened again with Config.Existing; Delete
-// removes it.
+// addresses and routes, and is opened again with Config.Existing;
+// Device.SetPersist(false) before Close, or Remove, deletes it.
 package tap
 
 import (
@@ -60,7 +60,7 @@ type Config struct {
 	Existing bool
 	// Persist makes the device persistent (TUNSETPERSIST): it stays in
 	// the namespace, configured, after Close or the process's death, until
-	// Delete (or its namespace goes). With Existing it keeps the device
+	// SetPersist(false) and Close, or Remove (or its namespace goes). With Existing it keeps the device
 	// persistent.
 	Persist bool
 	// MTU is the interface MTU; 0 means DefaultMTU.

@@ -23,10 +23,10 @@ func (d *Device) ReadFrames(fs []*port.Frame) (int, error) { return 0, errUnsupp
 // WriteFrames is not supported outside Linux; it always fails.
 func (d *Device) WriteFrames(fs []*port.Frame) (int, error) { return 0, errUnsupported }
 
-// Delete is not supported outside Linux; it always fails.
-func (d *Device) Delete() error { return errUnsupported }
-
 // Remove is not supported outside Linux; it always fails.
 func Remove(netns, name string) (bool, error) {
 	return false, fmt.Errorf("tap %s: %w", name, errUnsupported)
 }
+
+// SetPersist is not supported outside Linux; it always fails.
+func (d *Device) SetPersist(bool) error { return errUnsupported }
