@@ -11,11 +11,11 @@ import (
 )
 
 // TestPersist: a TAP opened with Persist outlives Close with its address,
-// opens again with Existing, and Delete (or Remove) takes it away.
+// opens again with Existing, and SetPersist(false) with Close (or Remove) takes it away.
 func TestPersist(t *testing.T) {
 	for _, tc := range []struct {
 		plain  bool
-		remove bool // Remove by name instead of Delete on the device
+		remove bool // Remove by name instead of SetPersist(false) and Close
 	}{{false, false}, {true, false}, {false, true}} {
 		t.Run("plain="+strconv.FormatBool(tc.plain)+",remove="+strconv.FormatBool(tc.remove), func(t *testing.T) {
 			_, path := newNS(t)
