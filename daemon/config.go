@@ -73,6 +73,16 @@ type Config struct {
 	// ClusterTTL is the membership lease's TTL (10s, 1s-10s): a dead
 	// host's endpoints vanish from the others within it.
 	ClusterTTL Duration `json:"cluster_ttl,omitempty"`
+	// StateDir, when set, is where the daemon keeps its state (networks,
+	// endpoints, published ports, DHCP leases) so a restarted daemon takes
+	// over what its predecessor left; endpoint TAPs are then persistent.
+	// `switchyard up` defaults it to /var/lib/switchyard; empty keeps no
+	// state.
+	StateDir string `json:"state_dir,omitempty"`
+	// LiveRestore makes Close leave the endpoints (their TAPs, addresses
+	// and routes) and the state in place for the next daemon, instead of
+	// detaching everything. It needs StateDir.
+	LiveRestore bool `json:"live_restore,omitempty"`
 	// Log receives the daemon's logs; nil discards them.
 	Log *slog.Logger `json:"-"`
 }
@@ -154,6 +164,8 @@ func (c *Config) validate() error {
 		return errors.New("config: udp_idle, proxy_udp_idle and proxy_dial_timeout must not be negative")
 	case c.MaxFlows < 0 || c.ProxyMaxFlows < 0:
 		return errors.New("config: max_flows and proxy_max_flows must not be negative")
+	case c.LiveRestore && c.StateDir == "":
+		return errors.New("config: live_restore needs a state_dir")
 	}
 	if err := c.validateCluster(); err != nil {
 		return err

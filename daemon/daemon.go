@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard/switchyard/port"
 	"github.com/switchyard/switchyard/portmap"
 	"github.com/switchyard/switchyard/proxy"
+	"github.com/switchyard/switchyard/state"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
 )
@@ -38,13 +39,16 @@ type routeOps struct {
 	// addSource gives an endpoint without the default route its source
 	// rule and table (see addSourceRoute) and returns the table.
 	addSource func(nsPath, ifname string, addr netip.Prefix, gw netip.Addr) (int, error)
-	// delSource removes what addSource installed.
+	// delSource removes what addSource installed; table 0 means
+	// whichever table the rules from addr select.
 	delSource func(nsPath string, addr netip.Addr, table int) error
+	// removeTAP deletes a TAP a previous daemon left (see tap.Remove).
+	removeTAP func(nsPath, ifname string) (bool, error)
 }
 
 // realRoutes are the routeOps acting on real namespaces.
 var realRoutes = routeOps{hasDefault: hasDefaultRoute, setDefault: setDefaultRoute,
-	addSource: addSourceRoute, delSource: delSourceRoute}
+	addSource: addSourceRoute, delSource: delSourceRoute, removeTAP: tap.Remove}
 
 // Device is an endpoint's port as the daemon needs it: a TAP device, or a
 // fake in tests.
@@ -82,14 +86,17 @@ type Daemon struct {
 	hubs     map[*vswitch.Switch]*capture.Hub
 	pcap     *capture.File // up --pcap
 
-	proxy      *proxy.Proxy // userspace path of published ports
-	rules      *portmap.Rules
-	oldForward string // ip_forward before the kernel path turned it on
-	published  map[string]*published
-	ov         *overlayState // overlay networks: VXLAN sockets, cluster store
-	closed     bool
-	stop       chan struct{}  // closed by Close: stops the namespace watcher
-	reapers    sync.WaitGroup // the watcher and goroutines reaping vanished ports
+	proxy       *proxy.Proxy // userspace path of published ports
+	rules       *portmap.Rules
+	oldForward  string // ip_forward before the kernel path turned it on
+	published   map[string]*published
+	ov          *overlayState             // overlay networks: VXLAN sockets, cluster store
+	saved       *state.Store              // the daemon's state on disk; nil: none kept
+	pending     map[string]state.Endpoint // interfaces being created or removed
+	savedLeases []state.Lease             // DHCP leases as last saved
+	closed      bool
+	stop        chan struct{}  // closed by Close: stops the namespace watcher
+	reapers     sync.WaitGroup // the watcher and goroutines reaping vanished ports
 }
 
 // New builds a daemon with the configured built-in networks. open nil means
@@ -106,7 +113,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		routes: realRoutes, netnsEtc: DefaultNetnsEtc,
 		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
 			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
-		published: map[string]*published{}, ov: newOverlayState()}
+		published: map[string]*published{}, ov: newOverlayState(), pending: map[string]state.Endpoint{}}
 	d.subnets.Store(&[]netip.Prefix{})
 	if cfg.PcapFile != "" {
 		var err error
@@ -114,8 +121,14 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	st, err := d.openState()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	for _, nc := range cfg.Networks {
 		if _, err := d.createNetwork(nc, true); err != nil {
+			d.closeState(true) // what a predecessor left stays
 			d.Close()
 			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 		}
@@ -124,6 +137,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	d.restore(st)
 	d.stop = make(chan struct{})
 	d.reapers.Add(1)
 	go d.watchNamespaces(time.Duration(cfg.NetnsCheck), d.stop)
@@ -189,7 +203,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 			return api.Network{}, fmt.Errorf("%w: vlan %d is used by network %q", ErrConflict, req.VLAN, o.name)
 		}
 	}
-	n := &network{name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
+	n := &network{req: req, name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
 		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames, ov: ov}
 	if n.mtu == 0 && ov != nil {
 		n.mtu = d.overlayMTU(ov)
@@ -220,6 +234,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		return api.Network{}, err
 	}
 	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(), "vlan", n.vlan)
+	d.save()
 	return n.describe(), nil
 }
 
@@ -250,6 +265,7 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	d.stopGateway(n)
 	d.dropNetwork(n)
 	d.cfg.Log.Info("network removed", "network", name)
+	d.save()
 	return nil
 }
 
@@ -299,6 +315,8 @@ func (d *Daemon) hasVLANNetworks() bool {
 }
 
 // Close detaches every endpoint (removing its TAP) and stops the switches.
+// With LiveRestore it leaves the endpoints' TAPs (persistent, configured)
+// and the state in place for the next daemon instead.
 func (d *Daemon) Close() {
 	defer d.reapers.Wait()
 	d.closeCluster()
@@ -308,10 +326,16 @@ func (d *Daemon) Close() {
 		close(d.stop)
 	}
 	d.closed = true
+	keep := d.cfg.LiveRestore && d.saved != nil
+	if keep {
+		d.save() // published mappings are re-installed by the next daemon
+	}
 	d.closePublishing()
 	for _, n := range d.networks {
 		for _, ep := range n.endpoints {
-			d.detach(n, ep)
+			if !keep {
+				d.detach(n, ep)
+			}
 		}
 		d.stopGateway(n)
 		if n.vlan == 0 {
@@ -322,6 +346,7 @@ func (d *Daemon) Close() {
 		d.vlanSw.Close()
 	}
 	d.networks = map[string]*network{}
+	d.closeState(keep)
 	if d.pcap != nil {
 		for _, h := range d.hubs {
 			h.Remove(d.pcap.Session())
@@ -336,6 +361,7 @@ func (d *Daemon) Close() {
 // network is one broadcast domain with its address pool, endpoints and
 // gateway.
 type network struct {
+	req       api.NetworkCreate // as created, for the state
 	name      string
 	subnet    netip.Prefix
 	vlan      uint16

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/ipam"
 	"github.com/switchyard/switchyard/nsutil"
+	"github.com/switchyard/switchyard/state"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
 )
@@ -24,6 +26,7 @@ type endpoint struct {
 	addr   netip.Addr
 	mac    net.HardwareAddr
 	port   vswitch.PortID
+	dev    Device
 }
 
 // prefix is the endpoint's address with its network's prefix length.
@@ -71,15 +74,21 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 	if err != nil {
 		return api.Endpoint{}, fmt.Errorf("%w: network %q: %w", ErrConflict, n.name, err)
 	}
+	// A daemon killed before the endpoint is recorded removes its TAP.
+	rec := state.Endpoint{Endpoint: api.Endpoint{Name: plan.name, Network: n.name, Netns: plan.nsPath,
+		IfName: plan.ifname, IP: netip.PrefixFrom(addr, n.subnet.Bits()).String()}, NetnsDev: plan.ns.dev, NetnsIno: plan.ns.ino}
+	d.begin(rec)
 	ep, err := d.connect(n, plan, addr)
 	if err != nil {
 		n.pool.Release(addr)
 		d.overlayRelease(n, plan.name, addr)
+		d.end(rec)
 		return api.Endpoint{}, err
 	}
 	n.endpoints[ep.info.Name] = ep
 	d.attachResolvConf(ep, req.NoResolvConf)
 	n.publish()
+	d.end(rec)
 	if err := d.overlayAttached(n, ep); err != nil {
 		d.detach(n, ep)
 		return api.Endpoint{}, err
@@ -191,6 +200,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		Netns: p.nsPath, Name: p.ifname, MTU: p.mtu, MAC: p.mac,
 		Plain:      d.cfg.PlainTAP,
 		TxQueueLen: d.cfg.TxQueueLen,
+		Persist:    d.saved != nil, // it survives a crash of the daemon
 	}
 	if !p.dhcp {
 		tc.Addrs = []netip.Prefix{netip.PrefixFrom(addr, n.subnet.Bits())}
@@ -212,7 +222,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, portError(err))
 	}
 	ep := &endpoint{
-		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id,
+		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id, dev: dev,
 		info: api.Endpoint{
 			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
 			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
@@ -250,22 +260,32 @@ func (d *Daemon) Detach(network, name string) error {
 // namespace's default route, another of the namespace's networks takes it
 // over (as Docker does on disconnect).
 func (d *Daemon) detach(n *network, ep *endpoint) {
-	if err := d.routes.delSource(ep.nsPath, ep.addr, ep.info.SourceTable); err != nil {
-		d.cfg.Log.Warn("source route", "network", n.name, "endpoint", ep.info.Name, "err", err)
+	rec := record(ep)
+	d.overlayDetached(n, ep)
+	delete(n.endpoints, ep.info.Name)
+	d.detachResolvConf(ep)
+	d.unpublishBackend(n.name, ep.addr)
+	d.begin(rec) // a daemon killed from here on removes what is left
+	if ep.info.SourceTable != 0 {
+		if err := d.routes.delSource(ep.nsPath, ep.addr, ep.info.SourceTable); err != nil {
+			d.cfg.Log.Warn("source route", "network", n.name, "endpoint", ep.info.Name, "err", err)
+		}
+	}
+	if p, ok := ep.dev.(persister); ok && d.saved != nil {
+		if err := p.SetPersist(false); err != nil && !errors.Is(err, os.ErrClosed) {
+			d.cfg.Log.Warn("TAP stays persistent", "network", n.name, "endpoint", ep.info.Name, "err", err)
+		}
 	}
 	if err := n.sw.RemovePort(ep.port); err != nil {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
 	}
 	n.pool.Release(ep.addr)
-	d.overlayDetached(n, ep)
-	delete(n.endpoints, ep.info.Name)
-	d.detachResolvConf(ep)
-	d.unpublishBackend(n.name, ep.addr)
 	n.publish()
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
 	if ep.info.DefaultRoute && !d.closed {
 		d.moveDefaultRoute(ep)
 	}
+	d.end(rec)
 }
 
 // moveDefaultRoute gives gone's default route to another endpoint of the

@@ -21,4 +21,4 @@ func setDefaultRoute(string, string, netip.Addr) error { return errNotLinux }
 
 func addSourceRoute(string, string, netip.Prefix, netip.Addr) (int, error) { return 0, errNotLinux }
 
-func delSourceRoute(string, netip.Addr, int) error { return nil }
+func delSourceRoute(string, netip.Addr, int) error { return errNotLinux }

@@ -71,6 +71,7 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 		return api.Published{}, err
 	}
 	d.published[p.key()] = p
+	d.save()
 	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", p.path, "backend", backend)
 	if p.note != "" {
 		d.cfg.Log.Warn("port published on a narrower path", "network", network, "spec", spec.String(), "why", p.note)
@@ -172,6 +173,7 @@ func (d *Daemon) Unpublish(network, specText string) error {
 	}
 	d.uninstall(p)
 	delete(d.published, key)
+	d.save()
 	return nil
 }
 

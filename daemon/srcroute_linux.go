@@ -64,28 +64,52 @@ func addSourceRoute(nsPath, ifname string, addr netip.Prefix, gw netip.Addr) (in
 	return table, nil
 }
 
-// delSourceRoute removes an endpoint's source rule and the routes of its
-// table; table 0 removes nothing. Missing pieces are not an error.
+// delSourceRoute removes an endpoint's source rule from addr and the routes
+// of its table; table 0 removes every rule of ours from addr (a daemon
+// cleaning up after a predecessor that died before recording the table).
+// Missing pieces are not an error.
 func delSourceRoute(nsPath string, addr netip.Addr, table int) error {
-	if table == 0 {
-		return nil
-	}
 	return inNetns(nsPath, func(h *netlink.Handle) error {
+		tables := []int{table}
+		if table == 0 {
+			var err error
+			if tables, err = sourceTables(h, addr); err != nil {
+				return err
+			}
+		}
 		var errs []error
-		if err := h.RuleDel(sourceRule(addr, table)); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("rule from %s lookup %d: %w", addr, table, err))
-		}
-		routes, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("routes of table %d: %w", table, err))
-		}
-		for _, r := range routes {
-			if err := h.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
-				errs = append(errs, fmt.Errorf("route %v: %w", r, err))
+		for _, t := range tables {
+			if err := h.RuleDel(sourceRule(addr, t)); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("rule from %s lookup %d: %w", addr, t, err))
+			}
+			routes, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: t}, netlink.RT_FILTER_TABLE)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("routes of table %d: %w", t, err))
+			}
+			for _, r := range routes {
+				if err := h.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+					errs = append(errs, fmt.Errorf("route %v: %w", r, err))
+				}
 			}
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// sourceTables lists the tables our rules from addr select.
+func sourceTables(h *netlink.Handle, addr netip.Addr) ([]int, error) {
+	rules, err := h.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	var tables []int
+	for _, r := range rules {
+		if r.Priority == srcRulePriority && r.Src != nil && r.Src.String() == netip.PrefixFrom(addr, 32).String() &&
+			r.Table >= srcTableBase {
+			tables = append(tables, r.Table)
+		}
+	}
+	return tables, nil
 }
 
 // sourceRule is `from addr lookup table` at srcRulePriority.

@@ -23,6 +23,7 @@ func (d *Daemon) watchNamespaces(every time.Duration, stop <-chan struct{}) {
 			return
 		case <-t.C:
 			d.reapVanished()
+			d.saveLeases()
 		}
 	}
 }

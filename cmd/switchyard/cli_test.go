@@ -102,7 +102,7 @@ func startUp(t *testing.T, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
 	nstest.RequireNetAdmin(t)
 	sock := filepath.Join(t.TempDir(), "sy.sock")
-	cmd := exec.Command(binary, append([]string{"up", "--socket", sock}, extra...)...)
+	cmd := exec.Command(binary, append([]string{"up", "--socket", sock, "--state-dir", t.TempDir()}, extra...)...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

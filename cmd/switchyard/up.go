@@ -14,20 +14,21 @@ import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/daemon"
 	"github.com/switchyard/switchyard/dockerplugin"
+	"github.com/switchyard/switchyard/state"
 )
 
 // cmdUp runs the daemon in the foreground until SIGINT/SIGTERM.
 func cmdUp(args []string, log *slog.Logger) error {
 	fs := newFlags("up")
 	var (
-		config, socket, subnet, gateway string
-		pcapPath, metricsAddr           string
-		ageing                          time.Duration
-		fdbMax, queueLen, txq           int
-		plain, debug, dnsNames, dhcpOn  bool
-		cl                              clusterFlags
-		dockerPlugin                    bool
-		pluginName, pluginDir           string
+		config, socket, subnet, gateway      string
+		pcapPath, metricsAddr, stateDir      string
+		ageing                               time.Duration
+		fdbMax, queueLen, txq                int
+		plain, debug, dnsNames, dhcpOn, live bool
+		cl                                   clusterFlags
+		dockerPlugin                         bool
+		pluginName, pluginDir                string
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
 	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
@@ -47,7 +48,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.BoolVar(&dnsNames, "dns-names", false, "resolve endpoint names on the built-in networks too (user networks always do)")
 	fs.BoolVar(&dhcpOn, "dhcp", false, "serve DHCP on the default network (off by default, as in Docker)")
 	cl.register(fs)
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [flags]"); err != nil {
+	fs.StringVar(&stateDir, "state-dir", "", "where the daemon keeps its state for a restart ("+state.DefaultDir+")")
+	fs.BoolVar(&live, "live-restore", false, "on SIGINT/SIGTERM leave endpoints in place for the next start")
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [--state-dir DIR] [--live-restore] [flags]"); err != nil {
 		return err
 	}
 	cfg := daemon.Config{}
@@ -97,6 +100,13 @@ func cmdUp(args []string, log *slog.Logger) error {
 	}
 	cfg.PlainTAP = cfg.PlainTAP || plain
 	cfg.DNSNames = cfg.DNSNames || dnsNames
+	cfg.LiveRestore = cfg.LiveRestore || live
+	if stateDir != "" {
+		cfg.StateDir = stateDir
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = state.DefaultDir
+	}
 	if pcapPath != "" {
 		cfg.PcapFile = pcapPath
 	}

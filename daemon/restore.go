@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/portmap"
+	"github.com/switchyard/switchyard/state"
+	vswitch "github.com/switchyard/switchyard/switch"
+	"github.com/switchyard/switchyard/tap"
+)
+
+// errNamespaceGone says an endpoint's namespace no longer exists, or its
+// path now names another namespace.
+var errNamespaceGone = errors.New("namespace gone")
+
+// restore takes over what a previous daemon left in st and reconciles it
+// with what changed while no daemon ran: interfaces left half-created or
+// half-removed go, user networks come back, endpoints whose namespace is
+// still there are re-opened (their persistent TAPs, addresses and routes
+// kept), the others are dropped, and published ports are installed again
+// on both paths (the kernel path's table is re-created from scratch, so
+// rules a crashed daemon left are replaced). The result is saved.
+func (d *Daemon) restore(st state.State) {
+	if d.saved == nil {
+		return
+	}
+	d.mu.Lock()
+	for _, rec := range st.Pending {
+		d.cfg.Log.Info("removing an interface a previous daemon left half-done", "netns", rec.Netns, "ifname", rec.IfName)
+		d.dropEndpoint(rec)
+	}
+	d.mu.Unlock()
+	for _, req := range st.Networks {
+		if _, err := d.createNetwork(req, false); err != nil {
+			d.cfg.Log.Warn("network not restored: its endpoints are removed", "network", req.Name, "err", err)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.oldForward = st.OldForward
+	var dropped []state.Endpoint
+	for _, rec := range st.Endpoints {
+		if err := d.restoreEndpoint(rec); err != nil {
+			d.cfg.Log.Warn("endpoint not restored: removed", "network", rec.Network, "endpoint", rec.Name,
+				"netns", rec.Netns, "err", err)
+			d.dropEndpoint(rec)
+			dropped = append(dropped, rec)
+			continue
+		}
+		d.cfg.Log.Info("endpoint restored", "network", rec.Network, "endpoint", rec.Name, "netns", rec.Netns,
+			"ifname", rec.IfName, "ip", rec.IP)
+	}
+	for _, rec := range dropped {
+		// Rewritten for the namespace's other endpoints, or removed.
+		d.detachResolvConf(&endpoint{info: rec.Endpoint, ns: nsKey{dev: rec.NetnsDev, ino: rec.NetnsIno}})
+	}
+	for _, n := range d.networks {
+		n.publish()
+	}
+	d.restoreLeases(st.Leases)
+	for _, rec := range st.Published {
+		if err := d.restorePublished(rec); err != nil {
+			d.cfg.Log.Warn("published port not restored", "network", rec.Network, "spec", rec.Spec, "err", err)
+			continue
+		}
+		d.cfg.Log.Info("published port restored", "network", rec.Network, "spec", rec.Spec, "path", rec.Path)
+	}
+	d.save()
+}
+
+// restoreEndpoint re-opens an endpoint's persistent TAP and puts it back
+// on its network's switch; d.mu must be held.
+func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
+	n, ok := d.networks[rec.Network]
+	if !ok {
+		return fmt.Errorf("network %q is gone", rec.Network)
+	}
+	if n.ov != nil {
+		// Its address and record live in the cluster store, which may
+		// have given them away while this host was gone.
+		return errors.New("overlay endpoints are not restored: attach again")
+	}
+	key := nsKey{dev: rec.NetnsDev, ino: rec.NetnsIno}
+	if k, err := nsIdentity(rec.Netns); err != nil || k != key {
+		return errNamespaceGone
+	}
+	if _, dup := n.endpoints[rec.Name]; dup {
+		return fmt.Errorf("endpoint %q recorded twice", rec.Name)
+	}
+	pfx, ok := prefixOf(rec.IP)
+	mac, err := net.ParseMAC(rec.MAC)
+	if !ok || err != nil || !n.subnet.Contains(pfx.Addr()) {
+		return fmt.Errorf("bad record: address %q, MAC %q", rec.IP, rec.MAC)
+	}
+	if err := n.pool.Reserve(pfx.Addr()); err != nil {
+		return fmt.Errorf("address %s: %w", pfx.Addr(), err)
+	}
+	tc := tap.Config{Netns: rec.Netns, Name: rec.IfName, Existing: true, Persist: true, MTU: rec.MTU, MAC: mac,
+		Plain: d.cfg.PlainTAP, TxQueueLen: d.cfg.TxQueueLen}
+	if !rec.DHCP {
+		tc.Addrs = []netip.Prefix{pfx}
+	}
+	if rec.DefaultRoute {
+		tc.Gateway = n.pool.Gateway()
+	}
+	dev, err := d.open(tc)
+	if err != nil {
+		n.pool.Release(pfx.Addr())
+		return err
+	}
+	id, err := n.sw.AddPort(dev, vswitch.PortConfig{Name: rec.Name, VLAN: n.vlan})
+	if err != nil {
+		dev.Close()
+		n.pool.Release(pfx.Addr())
+		return err
+	}
+	ep := &endpoint{info: rec.Endpoint, nsPath: rec.Netns, ns: key, addr: pfx.Addr(), mac: dev.MAC(), port: id, dev: dev}
+	ep.info.Offload = dev.Info().Offload
+	if rec.SourceTable != 0 {
+		if ep.info.SourceTable, err = d.routes.addSource(rec.Netns, rec.IfName, pfx, n.pool.Gateway()); err != nil {
+			n.sw.RemovePort(id)
+			n.pool.Release(pfx.Addr())
+			return err
+		}
+	}
+	n.endpoints[rec.Name] = ep
+	return nil
+}
+
+// dropEndpoint removes what is left of an endpoint that is not restored:
+// its TAP and source rule, only if its namespace is still the one it was
+// attached to; d.mu must be held.
+func (d *Daemon) dropEndpoint(rec state.Endpoint) {
+	key := nsKey{dev: rec.NetnsDev, ino: rec.NetnsIno}
+	if k, err := nsIdentity(rec.Netns); err != nil || k != key {
+		return // the namespace took its interfaces with it
+	}
+	if pfx, ok := prefixOf(rec.IP); ok {
+		if err := d.routes.delSource(rec.Netns, pfx.Addr(), rec.SourceTable); err != nil {
+			d.cfg.Log.Warn("source route", "netns", rec.Netns, "err", err)
+		}
+	}
+	if _, err := d.routes.removeTAP(rec.Netns, rec.IfName); err != nil {
+		d.cfg.Log.Warn("leftover TAP", "netns", rec.Netns, "ifname", rec.IfName, "err", err)
+	}
+}
+
+// restorePublished installs a recorded mapping again; d.mu must be held.
+func (d *Daemon) restorePublished(rec state.Published) error {
+	n, err := d.network(rec.Network)
+	if err != nil {
+		return err
+	}
+	spec, err := portmap.ParseSpec(rec.Spec)
+	if err != nil {
+		return err
+	}
+	backend, err := n.resolve(spec.Endpoint)
+	if err != nil {
+		return err
+	}
+	if rec.Path != api.PathBoth && rec.Path != api.PathKernel && rec.Path != api.PathUserspace {
+		return fmt.Errorf("bad path %q", rec.Path)
+	}
+	p := &published{network: rec.Network, spec: spec, path: rec.Path, backend: backend}
+	if _, dup := d.published[p.key()]; dup {
+		return fmt.Errorf("recorded twice")
+	}
+	if err := d.install(n, p); err != nil {
+		d.uninstall(p)
+		return err
+	}
+	d.published[p.key()] = p
+	return nil
+}
