@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -218,6 +217,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 	mac := dev.MAC()
 	id, err := n.sw.AddPort(dev, endpointPort(n, p, mac, addr))
 	if err != nil {
+		unpersist(dev)
 		dev.Close()
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, portError(err))
 	}
@@ -233,6 +233,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 	// leave through that network (source routing).
 	if !defRoute && !p.dhcp {
 		if ep.info.SourceTable, err = d.routes.addSource(p.nsPath, p.ifname, ep.prefix(), n.pool.Gateway()); err != nil {
+			unpersist(dev)
 			n.sw.RemovePort(id)
 			return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
 		}
@@ -271,10 +272,8 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 			d.cfg.Log.Warn("source route", "network", n.name, "endpoint", ep.info.Name, "err", err)
 		}
 	}
-	if p, ok := ep.dev.(persister); ok && d.saved != nil {
-		if err := p.SetPersist(false); err != nil && !errors.Is(err, os.ErrClosed) {
-			d.cfg.Log.Warn("TAP stays persistent", "network", n.name, "endpoint", ep.info.Name, "err", err)
-		}
+	if err := unpersist(ep.dev); err != nil {
+		d.cfg.Log.Warn("TAP stays persistent", "network", n.name, "endpoint", ep.info.Name, "err", err)
 	}
 	if err := n.sw.RemovePort(ep.port); err != nil {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)

@@ -9,7 +9,6 @@ import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/portmap"
 	"github.com/switchyard/switchyard/state"
-	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
 )
 
@@ -112,7 +111,8 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 		n.pool.Release(pfx.Addr())
 		return err
 	}
-	id, err := n.sw.AddPort(dev, vswitch.PortConfig{Name: rec.Name, VLAN: n.vlan})
+	plan := attachPlan{name: rec.Name, noPortSecurity: !rec.PortSecurity}
+	id, err := n.sw.AddPort(dev, endpointPort(n, plan, dev.MAC(), pfx.Addr()))
 	if err != nil {
 		dev.Close()
 		n.pool.Release(pfx.Addr())

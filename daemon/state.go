@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"errors"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 
@@ -13,6 +15,20 @@ import (
 // crash; detach clears the flag so closing the device removes them.
 type persister interface {
 	SetPersist(on bool) error
+}
+
+// unpersist makes a device's interface go with the device: called before
+// closing an endpoint that is detached (or never got attached). A device
+// already closed (its interface deleted under it) is not an error.
+func unpersist(dev Device) error {
+	p, ok := dev.(persister)
+	if !ok {
+		return nil
+	}
+	if err := p.SetPersist(false); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // openState opens and locks the daemon's state when cfg.StateDir is set,
