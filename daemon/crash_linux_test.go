@@ -2,7 +2,9 @@ package daemon_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,9 +123,7 @@ func TestCrashRestore(t *testing.T) {
 	w.p.term()
 	w.eps = nil
 	w.checkKernel("after SIGTERM")
-	if files := stateFiles(t, w.cfg.StateDir); len(files) != 0 {
-		t.Fatalf("state left after SIGTERM: %v", files)
-	}
+	w.checkClean()
 	if out, _ := exec.Command("nft", "list", "table", "ip", daemon.RulesTable).CombinedOutput(); strings.Contains(string(out), "dnat") {
 		t.Fatalf("nftables rules left after SIGTERM:\n%s", out)
 	}
@@ -154,7 +154,21 @@ func TestLiveRestore(t *testing.T) {
 	w.p.term()
 	w.eps = nil
 	w.checkKernel("after SIGTERM")
-	if files := stateFiles(t, w.cfg.StateDir); len(files) != 0 {
-		t.Fatalf("state left after SIGTERM: %v", files)
+	w.checkClean()
+}
+
+// checkClean checks that nothing of the daemon's is left: no state file,
+// no resolv.conf written for a named namespace.
+func (w *crashWorld) checkClean() {
+	w.t.Helper()
+	if files := stateFiles(w.t, w.cfg.StateDir); len(files) != 0 {
+		w.t.Fatalf("state left after SIGTERM: %v", files)
+	}
+	for _, ns := range w.nss {
+		if !strings.HasPrefix(ns, "pid:") {
+			if _, err := os.Stat(filepath.Join("/etc/netns", ns)); err == nil {
+				w.t.Errorf("/etc/netns/%s left after SIGTERM", ns)
+			}
+		}
 	}
 }
