@@ -134,6 +134,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		}
 	}
 	if err := d.openCluster(); err != nil {
+		d.closeState(true)
 		d.Close()
 		return nil, err
 	}
