@@ -75,6 +75,7 @@ func TestDockerNetworkLifecycle(t *testing.T) {
 	if ports, _ := e.sy.Ports(context.Background()); len(ports) != 1 || !strings.HasPrefix(ports[0].Spec, "8082:") {
 		t.Errorf("published ports: %+v", ports)
 	}
+	e.checkExternalAndCapture(syNet)
 
 	// Multi-homing: connect web to a second network, then disconnect.
 	net2 := e.mustDocker("network", "create", "-d", d, "--ipam-driver", d, "--subnet", "10.218.2.0/24", "--gateway", "10.218.2.254", "synet2")
@@ -105,7 +106,7 @@ func TestDockerNetworkLifecycle(t *testing.T) {
 	if nets, _ := e.sy.Networks(context.Background()); len(nets) != 1 {
 		t.Errorf("switchyard networks after docker network rm: %+v", nets)
 	}
-	if links, _ := nstest.Exec(e.ns, "ip", "-o", "link"); strings.Contains(links, " sy") {
+	if links, _ := nstest.Exec(e.ns, "ip", "-o", "link"); strings.Contains(links, ": sy") {
 		t.Errorf("TAPs left in the host namespace:\n%s", links)
 	}
 }

@@ -118,8 +118,13 @@ func startDockerEnv(t *testing.T) *dockerEnv {
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	e := &dockerEnv{t: t, ns: nstest.NewNetns(t), dir: dir, plugin: "sytest-" + hex.EncodeToString(suffix)}
-	if out, err := nstest.Exec(e.ns, "ip", "link", "set", "lo", "up"); err != nil {
-		t.Fatalf("lo up: %v %s", err, out)
+	// A host that forwards already: dockerd started with ip_forward=0
+	// turns it on and sets the FORWARD policy to DROP, which would stop
+	// the kernel publish path's forwarded traffic.
+	for _, argv := range [][]string{{"ip", "link", "set", "lo", "up"}, {"sysctl", "-qw", "net.ipv4.ip_forward=1"}} {
+		if out, err := nstest.Exec(e.ns, argv...); err != nil {
+			t.Fatalf("%v: %v %s", argv, err, out)
+		}
 	}
 	sock := filepath.Join(dir, "sy.sock")
 	rc := filepath.Join(dir, "resolv.conf")

@@ -202,7 +202,12 @@ func (s *Server) join(req joinRequest) (joinResponse, error) {
 	if j < 0 {
 		return joinResponse{}, fmt.Errorf("network %s not found", network)
 	}
-	if err := moveLink(s.stagingPath(req.EndpointID), eps[i].IfName); err != nil {
+	own, err := ownNetns()
+	if err != nil {
+		return joinResponse{}, err
+	}
+	defer own.Close()
+	if err := moveLink(s.stagingPath(req.EndpointID), own, eps[i].IfName); err != nil {
 		return joinResponse{}, err
 	}
 	return joinResponse{InterfaceName: interfaceName{SrcName: eps[i].IfName, DstPrefix: "eth"}, Gateway: nets[j].Gateway}, nil
