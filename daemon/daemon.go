@@ -102,6 +102,11 @@ type Daemon struct {
 // New builds a daemon with the configured built-in networks. open nil means
 // OpenTAP.
 func New(cfg Config, open OpenFunc) (*Daemon, error) {
+	return newDaemon(cfg, open, realRoutes)
+}
+
+// newDaemon is New with the namespace operations given (tests fake them).
+func newDaemon(cfg Config, open OpenFunc, routes routeOps) (*Daemon, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -110,7 +115,7 @@ func New(cfg Config, open OpenFunc) (*Daemon, error) {
 		open = OpenTAP
 	}
 	d := &Daemon{cfg: cfg, open: open, networks: map[string]*network{},
-		routes: realRoutes, netnsEtc: DefaultNetnsEtc,
+		routes: routes, netnsEtc: DefaultNetnsEtc,
 		proxy: proxy.New(proxy.Config{UDPIdleTimeout: time.Duration(cfg.ProxyUDPIdle), UDPMaxFlows: cfg.ProxyMaxFlows,
 			DialTimeout: time.Duration(cfg.ProxyDialTimeout)}, cfg.Log),
 		published: map[string]*published{}, ov: newOverlayState(), pending: map[string]state.Endpoint{}}

@@ -30,6 +30,7 @@ type fakeOpener struct {
 	hasDefault bool           // the namespace has a default route of its own
 	moved      []string       // default routes set on detach
 	sources    map[string]int // source rules: address -> table
+	removed    []string       // leftover TAPs removed: "netns ifname"
 }
 
 func (o *fakeOpener) open(c tap.Config) (Device, error) {
@@ -51,11 +52,17 @@ const selfNS = "/proc/self/ns/net"
 func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 	t.Helper()
 	o := &fakeOpener{sources: map[string]int{}}
-	d, err := New(Config{}, o.open)
+	d, err := newDaemon(Config{}, o.open, o.routes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.routes = routeOps{
+	t.Cleanup(d.Close)
+	return d, o
+}
+
+// routes are routeOps that record what they are asked in o.
+func (o *fakeOpener) routes() routeOps {
+	return routeOps{
 		hasDefault: func(string) bool { return o.hasDefault },
 		setDefault: func(_, ifname string, gw netip.Addr) error {
 			o.moved = append(o.moved, ifname+" via "+gw.String())
@@ -72,9 +79,11 @@ func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 			delete(o.sources, addr.String())
 			return nil
 		},
+		removeTAP: func(nsPath, ifname string) (bool, error) {
+			o.removed = append(o.removed, nsPath+" "+ifname)
+			return true, nil
+		},
 	}
-	t.Cleanup(d.Close)
-	return d, o
 }
 
 func TestDefaultNetworkAndCreate(t *testing.T) {
