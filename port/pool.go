@@ -55,3 +55,10 @@ func Clone(f *Frame) *Frame {
 	c.Ingress = f.Ingress
 	return c
 }
+
+// Swap exchanges the buffers and contents of a and b, metadata included,
+// without copying frame bytes: a port that reads into its own frames can
+// hand one to the switch's frame in O(1).
+func Swap(a, b *Frame) {
+	*a, *b = *b, *a
+}
