@@ -52,12 +52,25 @@ type NetworkCreate struct {
 	// Peers are VTEPs that are not cluster members (e.g. Linux vxlan
 	// devices); broadcast and unknown unicast are replicated to them.
 	Peers []string `json:"peers,omitempty"`
+	// Parent is an uplink network's host interface, IFACE or IFACE.VLAN
+	// (Docker's macvlan spelling: eth1.10 is VLAN 10 on eth1).
+	Parent string `json:"parent,omitempty"`
+	// IPRange is the part of an uplink network's subnet attach hands out
+	// (CIDR or FIRST-LAST; default the whole subnet), apart from the LAN's
+	// own DHCP pool.
+	IPRange string `json:"ip_range,omitempty"`
+	// AuxAddresses are addresses of an uplink network's subnet used by
+	// other LAN hosts: never handed out.
+	AuxAddresses []string `json:"aux_addresses,omitempty"`
 }
 
 // Network drivers.
 const (
 	DriverBridge  = "bridge"
 	DriverOverlay = "overlay"
+	// DriverUplink puts a network's endpoints straight on a host
+	// interface (or one VLAN of it), like Docker's macvlan.
+	DriverUplink = "uplink"
 )
 
 // Network describes a network.
@@ -82,6 +95,10 @@ type Network struct {
 	VNI       uint32   `json:"vni,omitempty"`
 	VXLANPort int      `json:"vxlan_port,omitempty"`
 	Peers     []string `json:"peers,omitempty"`
+	// Parent, IPRange and AuxAddresses describe an uplink network.
+	Parent       string   `json:"parent,omitempty"`
+	IPRange      string   `json:"ip_range,omitempty"`
+	AuxAddresses []string `json:"aux_addresses,omitempty"`
 }
 
 // Flow is one NAT connection-tracking entry.
@@ -248,6 +265,24 @@ type NetworkStats struct {
 	Gateway    GatewayStats `json:"gateway"`
 	DNS        DNSStats     `json:"dns"`
 	DHCP       DHCPStats    `json:"dhcp"`
+	// Uplink counts what an uplink network's host interface dropped
+	// before the switch (shared by the networks of one parent).
+	Uplink *UplinkStats `json:"uplink,omitempty"`
+}
+
+// UplinkStats are the counters of an uplink network's host interface.
+type UplinkStats struct {
+	Parent string `json:"parent"`
+	// RxOtherVLAN counts frames of VLANs (or untagged frames) no network
+	// on the parent carries.
+	RxOtherVLAN uint64 `json:"rx_other_vlan"`
+	// RxHost counts frames for the interface's own MAC (the host's).
+	RxHost uint64 `json:"rx_host"`
+	RxBad  uint64 `json:"rx_bad"`
+	// RxDrops counts this network's frames dropped on a full queue;
+	// TxErrors frames the kernel refused.
+	RxDrops  uint64 `json:"rx_drops"`
+	TxErrors uint64 `json:"tx_errors"`
 }
 
 // GatewayStats are a network gateway's own counters.

@@ -82,7 +82,7 @@ func hubName(n *network) string {
 func (n *network) selectPorts(names []string) (map[vswitch.PortID]bool, []vswitch.PortInfo, error) {
 	var ports []vswitch.PortInfo
 	for _, p := range n.sw.Ports() {
-		if p.VLAN == n.vlan {
+		if p.VLAN == n.portVLAN() {
 			ports = append(ports, p)
 		}
 	}

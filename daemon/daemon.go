@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/state"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
+	"github.com/switchyard/switchyard/uplink"
 )
 
 // Errors the API maps to HTTP statuses; every daemon error wraps one.
@@ -91,6 +92,7 @@ type Daemon struct {
 	oldForward  string // ip_forward before the kernel path turned it on
 	published   map[string]*published
 	ov          *overlayState             // overlay networks: VXLAN sockets, cluster store
+	uplinks     map[string]*uplink.Parent // uplink networks' host interfaces by name
 	saved       *state.Store              // the daemon's state on disk; nil: none kept
 	pending     map[string]state.Endpoint // interfaces being created or removed
 	savedLeases []state.Lease             // DHCP leases as last saved
@@ -169,6 +171,10 @@ func (d *Daemon) CreateNetwork(req api.NetworkCreate) (api.Network, error) {
 	if req.Driver == api.DriverOverlay {
 		return d.createOverlay(req)
 	}
+	req, err := normalizeUplink(req)
+	if err != nil {
+		return api.Network{}, err
+	}
 	return d.createNetwork(req, false)
 }
 
@@ -185,9 +191,19 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, err
 	}
+	up, err := planUplink(req, subnet, gw)
+	if err == nil && up != nil {
+		pool, err = up.newPool(subnet, gw)
+	}
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
+	}
 	ds, err := planDHCP(req, subnet, builtin)
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
+	}
+	if up != nil {
+		ds = dhcpSetup{} // the LAN has its own DHCP server
 	}
 	dyn, err := dynamicPool(pool, ov.dhcp(ds))
 	if err != nil {
@@ -210,7 +226,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		}
 	}
 	n := &network{req: req, name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
-		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: !builtin || d.cfg.DNSNames, ov: ov}
+		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: up == nil && (!builtin || d.cfg.DNSNames), ov: ov, up: up}
 	if n.mtu == 0 && ov != nil {
 		n.mtu = d.overlayMTU(ov)
 	}
@@ -236,6 +252,10 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	}
 	if err := d.startOverlay(n); err != nil {
 		d.stopGateway(n)
+		d.dropNetwork(n)
+		return api.Network{}, err
+	}
+	if err := d.startUplink(n); err != nil {
 		d.dropNetwork(n)
 		return api.Network{}, err
 	}
@@ -269,6 +289,7 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	}
 	d.removeHostPort(n)
 	d.stopGateway(n)
+	d.stopUplink(n)
 	d.dropNetwork(n)
 	d.cfg.Log.Info("network removed", "network", name)
 	d.save()
@@ -344,6 +365,7 @@ func (d *Daemon) Close() {
 			}
 		}
 		d.stopGateway(n)
+		d.stopUplink(n)
 		if n.vlan == 0 {
 			n.sw.Close()
 		}
@@ -376,6 +398,7 @@ type network struct {
 	dnsNames  bool
 	sw        *vswitch.Switch
 	ov        *overlayNet // nil for a bridge network
+	up        *uplinkNet  // nil unless an uplink network
 	pool      *ipam.Pool
 	dhcp      dhcpSetup
 	dyn       dhcpPool // dynamic DHCP leases, apart from pool
@@ -395,5 +418,6 @@ func (n *network) describe() api.Network {
 		DNSNames: n.dnsNames, Builtin: n.builtin, Endpoints: len(n.endpoints)}
 	n.describeDHCP(&out)
 	n.describeOverlay(&out)
+	n.describeUplink(&out)
 	return out
 }

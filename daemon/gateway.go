@@ -14,6 +14,9 @@ import (
 
 // startGateway gives a network its gateway netstack on its switch.
 func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
+	if n.up != nil {
+		return nil // the LAN's router is the gateway
+	}
 	mac, err := d.gatewayMAC(n)
 	if err != nil {
 		return err

@@ -46,14 +46,14 @@ type overlayNet struct {
 // for a bridge network.
 func (d *Daemon) planOverlay(req api.NetworkCreate) (*overlayNet, error) {
 	switch req.Driver {
-	case "", api.DriverBridge:
+	case "", api.DriverBridge, api.DriverUplink:
 		if req.VNI != 0 || req.VXLANPort != 0 || len(req.Peers) != 0 {
 			return nil, fmt.Errorf("%w: --vni, --vxlan-port and --peer need --driver overlay", ErrInvalid)
 		}
 		return nil, nil
 	case api.DriverOverlay:
 	default:
-		return nil, fmt.Errorf("%w: unknown driver %q (bridge, overlay)", ErrInvalid, req.Driver)
+		return nil, fmt.Errorf("%w: unknown driver %q (bridge, overlay, uplink)", ErrInvalid, req.Driver)
 	}
 	ov := &overlayNet{vni: req.VNI, port: req.VXLANPort}
 	if ov.vni == 0 {

@@ -18,7 +18,7 @@ const openPortMaxMACs = 256
 // endpointPort is an endpoint's switch port: it owns its MAC and address,
 // and unless the endpoint opted out it is locked to them.
 func endpointPort(n *network, p attachPlan, mac net.HardwareAddr, addr netip.Addr) vswitch.PortConfig {
-	pc := vswitch.PortConfig{Name: p.name, VLAN: n.vlan,
+	pc := vswitch.PortConfig{Name: p.name, VLAN: n.portVLAN(),
 		Security: &vswitch.PortSecurity{MAC: mac, IPs: []netip.Addr{addr}, Locked: !p.noPortSecurity}}
 	if p.noPortSecurity {
 		pc.MaxMACs = openPortMaxMACs

@@ -58,6 +58,9 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 	if err != nil {
 		return api.Published{}, err
 	}
+	if n.up != nil {
+		return api.Published{}, fmt.Errorf("%w: network %q is an uplink network: its endpoints are reachable on the LAN without publishing", ErrInvalid, n.name)
+	}
 	backend, err := n.resolve(spec.Endpoint)
 	if err != nil {
 		return api.Published{}, err

@@ -17,7 +17,7 @@ func (d *Daemon) FDB(network string) ([]api.FDBEntry, error) {
 	}
 	var out []api.FDBEntry
 	for _, e := range n.sw.FDB() {
-		if e.VLAN != n.vlan {
+		if e.VLAN != n.portVLAN() {
 			continue
 		}
 		out = append(out, api.FDBEntry{MAC: e.MAC.String(), VLAN: e.VLAN, Port: e.Port, Age: e.Age, Pinned: e.Pinned})
@@ -63,6 +63,7 @@ func (d *Daemon) Stats() api.Stats {
 			np.ids[np.n.gwPort] = true
 		}
 		ns.DNS, ns.DHCP = np.svc.serviceStats()
+		uplinkStats(np.n, &ns, np.ids)
 		for _, p := range st.Ports {
 			if np.ids[p.ID] {
 				ns.Ports = append(ns.Ports, portStats(p))

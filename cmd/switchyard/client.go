@@ -52,7 +52,8 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	fs.StringVar(&req.DHCPRange, "dhcp-range", "", "dynamic DHCP pool, CIDR or FIRST-LAST inside the subnet (default: its last quarter); attach never hands these out")
 	noDHCP := fs.Bool("no-dhcp", false, "serve no DHCP on the network")
 	overlayFlags(fs, &req)
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...]")
+	uplinkFlags(fs, &req)
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...] [--driver uplink --parent IFACE[.VLAN] [--ip-range CIDR] [--aux-address IP]...]")
 	if err != nil {
 		return err
 	}

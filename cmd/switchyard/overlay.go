@@ -13,7 +13,7 @@ import (
 
 // overlayFlags registers network create's overlay flags.
 func overlayFlags(fs *pflag.FlagSet, req *api.NetworkCreate) {
-	fs.StringVar(&req.Driver, "driver", "", "network driver: bridge (default, one host) or overlay (VXLAN across hosts)")
+	fs.StringVar(&req.Driver, "driver", "", "network driver: bridge (default, one host), overlay (VXLAN across hosts) or uplink (endpoints on a host interface or VLAN, like macvlan)")
 	fs.Uint32Var(&req.VNI, "vni", 0, "overlay: VXLAN network identifier (default: allocated cluster-wide from 4096)")
 	fs.IntVar(&req.VXLANPort, "vxlan-port", 0, "overlay: UDP port of the VXLAN traffic (4789; Linux and flannel default to 8472)")
 	fs.StringArrayVar(&req.Peers, "peer", nil, "overlay: VTEP address that is not a cluster member, e.g. a Linux vxlan device (repeatable)")
