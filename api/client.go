@@ -50,6 +50,22 @@ func IsNotFound(err error) bool {
 // ErrNotRunning is wrapped by every error caused by no daemon listening.
 var ErrNotRunning = errors.New("switchyard daemon is not running")
 
+// ErrSocketPermission is wrapped by the error of a client that may not
+// open the control socket (mode 0600, owned by root).
+var ErrSocketPermission = errors.New("the control socket is root-only")
+
+// dialError explains a failed request: no daemon, or a socket the caller
+// may not open; other errors keep their cause.
+func (c *Client) dialError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%w at %s (start it with `switchyard up`)", ErrNotRunning, c.socket)
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("permission denied on %s: %w", c.socket, ErrSocketPermission)
+	}
+	return fmt.Errorf("talk to daemon at %s: %w", c.socket, err)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -66,10 +82,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return fmt.Errorf("%w at %s (start it with `switchyard up`)", ErrNotRunning, c.socket)
-		}
-		return fmt.Errorf("talk to daemon at %s: %w", c.socket, err)
+		return c.dialError(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -173,10 +186,7 @@ func (c *Client) Capture(ctx context.Context, req CaptureRequest) (io.ReadCloser
 	hc.Timeout = 0 // a capture runs as long as it runs
 	resp, err := hc.Do(hr)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w at %s (start it with `switchyard up`)", ErrNotRunning, c.socket)
-		}
-		return nil, fmt.Errorf("talk to daemon at %s: %w", c.socket, err)
+		return nil, c.dialError(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()

@@ -39,6 +39,10 @@ type pinger struct {
 	once        sync.Once
 }
 
+// PingFix is the command that lets the NAT's unprivileged ping sockets
+// work for every group.
+const PingFix = `sysctl -w net.ipv4.ping_group_range="0 2147483647"`
+
 // maxPings bounds echoes in flight; more are dropped.
 const maxPings = 64
 
@@ -49,7 +53,8 @@ func newPinger(log *slog.Logger) *pinger {
 	p := &pinger{log: log, inflight: make(chan struct{}, maxPings), done: make(chan struct{})}
 	c, err := icmp.ListenPacket("udp4", "0.0.0.0")
 	if err != nil {
-		p.unsupported = fmt.Sprintf("unprivileged ping sockets not allowed (net.ipv4.ping_group_range %s): %v", pingRange(), err)
+		p.unsupported = fmt.Sprintf("unprivileged ping sockets not allowed (net.ipv4.ping_group_range %s): %v; "+
+			"allow them with: %s", pingRange(), err, PingFix)
 		return p
 	}
 	c.Close()

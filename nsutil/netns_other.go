@@ -17,3 +17,6 @@ func checkNetns(string) error { return errUnsupported }
 func Do(path string, fn func() error) error {
 	return fmt.Errorf("netns %q: %w", path, errUnsupported)
 }
+
+// MissingNetCaps names every capability endpoints need: none exist here.
+func MissingNetCaps() []string { return []string{"CAP_NET_ADMIN", "CAP_SYS_ADMIN"} }

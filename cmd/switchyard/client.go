@@ -234,7 +234,7 @@ func cmdStats(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, st)
 	}
-	return table(out, "NETWORK\tPORT\tRX FRAMES\tRX BYTES\tRX DROPS\tTX FRAMES\tTX BYTES\tTX DROPS\tERRORS\tSECURED\tSPOOF DROPS", func(tw io.Writer) {
+	if err := table(out, "NETWORK\tPORT\tRX FRAMES\tRX BYTES\tRX DROPS\tTX FRAMES\tTX BYTES\tTX DROPS\tERRORS\tSECURED\tSPOOF DROPS", func(tw io.Writer) {
 		for _, n := range st.Networks {
 			for _, p := range n.Ports {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", n.Network, p.Name, p.RxFrames, p.RxBytes, p.RxDrops, p.TxFrames, p.TxBytes, p.TxDrops, p.Errors,
@@ -243,22 +243,20 @@ func cmdStats(args []string, out io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintln(tw, "NETWORK\tFDB\tFDB MAX\tEVICTED\tFLOODS\tGW QUEUE DROPS\tGW BAD CSUM\tNAT TCP\tNAT UDP\tNAT REFUSED\tPING FWD\tPING DROPS")
-		var icmp []string
 		for _, n := range st.Networks {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n.Network, n.FDBEntries, n.FDBMax, n.FDBEvicted, n.Floods,
 				n.Gateway.QueueDrops, n.Gateway.BadChecksum, n.NAT.TCPFlows, n.NAT.UDPFlows, n.NAT.RefusedFull+n.NAT.RefusedPolicy,
 				n.NAT.ICMPForwarded, n.NAT.ICMPDropped)
-			if n.NAT.ICMPUnsupported != "" {
-				icmp = append(icmp, fmt.Sprintf("%s: ICMP echo unsupported: %s", n.Network, n.NAT.ICMPUnsupported))
-			}
 		}
-		if len(icmp) > 0 {
-			fmt.Fprintln(tw)
-			for _, l := range icmp {
-				fmt.Fprintln(tw, l)
-			}
-		}
-	})
+	}); err != nil {
+		return err
+	}
+	var notes icmpNotes
+	for _, n := range st.Networks {
+		notes.add(n.Network, n.NAT.ICMPUnsupported)
+	}
+	notes.print(out)
+	return nil
 }
 
 func cmdConntrack(args []string, out io.Writer) error {
@@ -280,7 +278,7 @@ func cmdConntrack(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, cts)
 	}
-	return table(out, "NETWORK\tPROTO\tENDPOINT\tDESTINATION\tBYTES OUT\tBYTES IN\tAGE", func(tw io.Writer) {
+	if err := table(out, "NETWORK\tPROTO\tENDPOINT\tDESTINATION\tBYTES OUT\tBYTES IN\tAGE", func(tw io.Writer) {
 		for _, ct := range cts {
 			for _, f := range ct.Flows {
 				dest := f.Dest
@@ -295,11 +293,19 @@ func cmdConntrack(args []string, out io.Writer) error {
 		for _, ct := range cts {
 			icmp := fmt.Sprintf("%d forwarded, %d dropped", ct.Stats.ICMPForwarded, ct.Stats.ICMPDropped)
 			if ct.Stats.ICMPUnsupported != "" {
-				icmp += " (unsupported: " + ct.Stats.ICMPUnsupported + ")"
+				icmp += " (unsupported, see below)"
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", ct.Network, ct.Stats.TCPFlows, ct.Stats.UDPFlows, ct.Stats.RefusedFull, ct.Stats.RefusedPolicy, ct.Stats.DialFailed, icmp)
 		}
-	})
+	}); err != nil {
+		return err
+	}
+	var notes icmpNotes
+	for _, ct := range cts {
+		notes.add(ct.Network, ct.Stats.ICMPUnsupported)
+	}
+	notes.print(out)
+	return nil
 }
 
 func cmdPublish(args []string, out io.Writer) error {

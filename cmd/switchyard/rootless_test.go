@@ -46,6 +46,9 @@ func identities(t *testing.T) []runAs {
 	nstest.RequireNetAdmin(t)
 	ids := []runAs{{name: "root", binary: binary}}
 	if _, err := exec.LookPath("useradd"); err != nil {
+		if nstest.Strict() {
+			t.Fatalf("no useradd: the unprivileged runs would be skipped: %v", err)
+		}
 		t.Log("no useradd: unprivileged runs skipped")
 		return ids
 	}
@@ -53,6 +56,9 @@ func identities(t *testing.T) []runAs {
 	rand.Read(b[:])
 	name := "sytest" + hex.EncodeToString(b[:])
 	if out, err := exec.Command("useradd", "-M", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+		if nstest.Strict() {
+			t.Fatalf("useradd: %v %s: the unprivileged runs would be skipped", err, out)
+		}
 		t.Logf("useradd: %v %s: unprivileged runs skipped", err, out)
 		return ids
 	}
@@ -60,15 +66,7 @@ func identities(t *testing.T) []runAs {
 	u, _ := user.Lookup(name)
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	dir, err := os.MkdirTemp("", "sytest-bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "switchyard")
-	data, _ := os.ReadFile(binary)
-	os.WriteFile(bin, data, 0o755)
+	bin := worldBinary(t)
 	fi, err := os.Stat("/dev/net/tun")
 	if err == nil && fi.Mode().Perm() != 0o666 {
 		os.Chmod("/dev/net/tun", 0o666)

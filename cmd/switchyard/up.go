@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/daemon"
 	"github.com/switchyard/switchyard/dockerplugin"
+	"github.com/switchyard/switchyard/nsutil"
 	"github.com/switchyard/switchyard/state"
 )
 
@@ -52,6 +54,9 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.BoolVar(&live, "live-restore", false, "on SIGINT/SIGTERM leave endpoints in place for the next start")
 	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [--state-dir DIR] [--live-restore] [flags]"); err != nil {
 		return err
+	}
+	if missing := nsutil.MissingNetCaps(); len(missing) > 0 {
+		return fmt.Errorf("up: missing %s: run the daemon as root (it creates TAPs in network namespaces)", strings.Join(missing, " and "))
 	}
 	cfg := daemon.Config{}
 	if config != "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/switchyard/switchyard/nsutil"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -153,11 +154,4 @@ func explainPerm(err error) error {
 }
 
 // hasCap reports whether c is in the effective capability set.
-func hasCap(c uint) bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if unix.Capget(&hdr, &data[0]) != nil {
-		return false
-	}
-	return data[c/32].Effective&(1<<(c%32)) != 0
-}
+func hasCap(c uint) bool { return nsutil.HasCap(c) }
