@@ -2,13 +2,16 @@ package daemon
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/api"
+	"github.com/switchyard/switchyard/dhcp"
 	"github.com/switchyard/switchyard/state"
 )
 
@@ -115,5 +118,63 @@ func TestRestoreReconciles(t *testing.T) {
 	d.Close()
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Fatalf("left in the state directory after Close: %v", ents)
+	}
+}
+
+// TestRestoreLeases: dynamic DHCP leases survive a restart, and leases
+// bound while the daemon runs are saved by the watcher's saveLeases.
+func TestRestoreLeases(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "sy.sock")
+	s, err := state.Open(dir, state.Name(sock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	prev := state.State{
+		Networks: []api.NetworkCreate{{Name: "blue", Subnet: "10.91.0.0/24"}},
+		Leases: []state.Lease{
+			{Network: "blue", MAC: "02:42:00:00:00:99", IP: "10.91.0.200", Expires: future},
+			{Network: "blue", MAC: "02:42:00:00:00:98", IP: "10.91.0.201", Expires: time.Now().Add(-time.Minute)}, // expired
+			{Network: "default", MAC: "02:42:00:00:00:97", IP: "10.90.0.200", Expires: future},                    // no DHCP there
+		},
+	}
+	if err := s.Save(prev); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	o := &fakeOpener{sources: map[string]int{}}
+	d, err := newDaemon(Config{Socket: sock, StateDir: dir}, o.open, o.routes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	saved := func() []state.Lease {
+		b, err := os.ReadFile(filepath.Join(dir, state.Name(sock)+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := state.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Leases
+	}
+	want := []state.Lease{{Network: "blue", MAC: "02:42:00:00:00:99", IP: "10.91.0.200", Expires: future}}
+	if got := saved(); !slices.Equal(got, want) {
+		t.Fatalf("leases after restore %+v, want %+v", got, want)
+	}
+	// A lease bound later (here: by hand) reaches the state at the next
+	// check.
+	d.mu.Lock()
+	srv := d.networks["blue"].svc.dhcp
+	d.mu.Unlock()
+	mac, _ := net.ParseMAC("02:42:00:00:00:96")
+	if err := srv.Restore([]dhcp.Lease{{MAC: mac, IP: netip.MustParseAddr("10.91.0.210"), Expires: future}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d.saveLeases()
+	if got := saved(); len(got) != 2 || got[1].IP != "10.91.0.210" {
+		t.Fatalf("leases after a new binding %+v", got)
 	}
 }
