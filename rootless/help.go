@@ -2,6 +2,8 @@ package rootless
 
 import (
 	"runtime/debug"
+
+	"github.com/switchyard/switchyard/version"
 	"strings"
 )
 
@@ -61,7 +63,7 @@ func Version() string {
 	var b strings.Builder
 	b.WriteString("slirp4netns version " + VersionString + "\n")
 	b.WriteString("commit: " + commit() + "\n")
-	b.WriteString("libslirp: switchyard (gvisor netstack)\n")
+	b.WriteString("libslirp: switchyard " + version.String() + " (gvisor netstack)\n")
 	b.WriteString("SLIRP_CONFIG_VERSION_MAX: 4\n")
 	return b.String()
 }

@@ -29,6 +29,9 @@ func cmdNetwork(args []string, out io.Writer) error {
 		return usagef("usage: switchyard network create|ls|rm ...")
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(out, commandUsage("network")+"\nRun 'switchyard network create|ls|rm --help' for their flags.\n")
+		return nil
 	case "create":
 		return cmdNetworkCreate(args[1:], out)
 	case "ls", "list":

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/switchyard/switchyard/proxy"
+	"github.com/switchyard/switchyard/version"
 )
 
 // The descriptors dockerd hands to its userland proxy.
@@ -191,17 +191,5 @@ func reportStart(status *os.File, msg string, log *slog.Logger) {
 	}
 }
 
-// dockerProxyVersion is the module version and VCS revision of this binary.
-func dockerProxyVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += ", commit " + s.Value[:12]
-		}
-	}
-	return v
-}
+// dockerProxyVersion is the version every switchyard command reports.
+func dockerProxyVersion() string { return version.String() }

@@ -46,7 +46,13 @@ Usage:
 NETNS is a path (/var/run/netns/X), a name under /var/run/netns, or pid:N.
 Client commands take --socket PATH (default $SWITCHYARD_SOCKET or
 ` + api.DefaultSocket + `) and --json for machine-readable output.
-Run 'switchyard COMMAND --help' for a command's flags.
+  switchyard version | --version
+  switchyard help [COMMAND]
+  switchyard completion bash|zsh|fish
+
+Global flags, before the command: --socket PATH, --json, --version, --help.
+Run 'switchyard COMMAND --help' or 'switchyard help COMMAND' for a
+command's flags.
 `
 
 func main() {
@@ -69,13 +75,16 @@ func main() {
 // run dispatches a command line and returns the exit status: 0 success,
 // 1 failure, 2 bad usage.
 func run(args []string, stdout, stderr io.Writer) int {
+	args, err := takeGlobals(args)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cmd, rest := args[0], args[1:]
-	var err error
 	switch cmd {
 	case "up":
 		err = cmdUp(rest, log)
@@ -117,11 +126,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return nsjoinChildMain(rest)
 	case rootless.SandboxCommand:
 		return sandboxMain(rest, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help":
+		return cmdHelp(rest, stdout, stderr)
+	case "version":
+		printVersion(stdout)
 		return 0
+	case "completion":
+		err = cmdCompletion(rest, stdout)
 	default:
-		fmt.Fprintf(stderr, "switchyard: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintln(stderr, unknownCommand(cmd))
 		return 2
 	}
 	return exitStatus(err, stderr)
@@ -153,12 +166,15 @@ type clientFlags struct {
 }
 
 func (c *clientFlags) register(fs *pflag.FlagSet) {
-	def := os.Getenv("SWITCHYARD_SOCKET")
+	def := globals.socket
+	if def == "" {
+		def = os.Getenv("SWITCHYARD_SOCKET")
+	}
 	if def == "" {
 		def = api.DefaultSocket
 	}
 	fs.StringVar(&c.socket, "socket", def, "daemon control socket ($SWITCHYARD_SOCKET)")
-	fs.BoolVar(&c.json, "json", false, "print JSON")
+	fs.BoolVar(&c.json, "json", globals.json, "print JSON")
 }
 
 func (c *clientFlags) client() *api.Client { return api.NewClient(c.socket) }

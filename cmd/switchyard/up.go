@@ -33,7 +33,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 		pluginName, pluginDir                string
 	)
 	fs.StringVar(&config, "config", "", "JSON configuration file (flags override it)")
-	fs.StringVar(&socket, "socket", "", "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
+	fs.StringVar(&socket, "socket", globals.socket, "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
 	fs.StringVar(&subnet, "subnet", "", "subnet of the default network (10.90.0.0/24)")
 	fs.StringVar(&gateway, "gateway", "", "gateway of the default network (10.90.0.1)")
 	fs.DurationVar(&ageing, "ageing", 0, "forwarding table ageing time (300s)")
