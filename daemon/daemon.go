@@ -168,12 +168,12 @@ func (d *Daemon) newSwitch(name string) *vswitch.Switch {
 
 // CreateNetwork creates a user-defined network.
 func (d *Daemon) CreateNetwork(req api.NetworkCreate) (api.Network, error) {
-	if req.Driver == api.DriverOverlay {
-		return d.createOverlay(req)
-	}
 	req, err := normalizeUplink(req)
 	if err != nil {
 		return api.Network{}, err
+	}
+	if req.Driver == api.DriverOverlay {
+		return d.createOverlay(req)
 	}
 	return d.createNetwork(req, false)
 }

@@ -90,6 +90,7 @@ func TestUplinkCreateErrors(t *testing.T) {
 		{"ip range outside", func(r *api.NetworkCreate) { r.IPRange = "10.0.0.0/24" }},
 		{"aux outside", func(r *api.NetworkCreate) { r.AuxAddresses = []string{"10.0.0.1"} }},
 		{"parent without driver", func(r *api.NetworkCreate) { r.Driver = "" }},
+		{"parent with overlay", func(r *api.NetworkCreate) { r.Driver = api.DriverOverlay }},
 	} {
 		req := base
 		tc.mod(&req)

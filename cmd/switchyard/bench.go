@@ -20,7 +20,7 @@ import (
 
 // benchUsage is the overview printed by `switchyard bench` and
 // `switchyard bench --help`, followed by each benchmark's flags.
-const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless [flags]
+const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless|uplink [flags]
 
   switch   TCP bulk throughput (iperf3), 64-byte request/response latency and
            connect/request/close rate between two network namespaces connected
@@ -34,6 +34,8 @@ const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless [f
            mappings against 1000 docker-proxy processes.
   rootless A rootless namespace through 'switchyard slirp4netns', slirp4netns
            and pasta: namespace -> host traffic and a port forward into it.
+  uplink   An endpoint <-> LAN host through a switchyard uplink network and a
+           kernel macvlan (bridge mode) on the same parent interface.
 
 All need root and iperf3 (and vde_switch, slirp4netns, docker-proxy or
 pasta) and write <benchmark>.md, .svg and .json to --out.
@@ -73,6 +75,7 @@ func benchOverview(w io.Writer) {
 	fmt.Fprint(w, "\ncapture flags:\n"+benchCaptureFlags(new(benchCaptureOpts)).FlagUsages())
 	fmt.Fprint(w, "\nproxy flags:\n"+benchProxyFlags(new(benchProxyOpts)).FlagUsages())
 	fmt.Fprint(w, "\nrootless flags:\n"+benchRootlessFlags(new(benchRootlessOpts)).FlagUsages())
+	fmt.Fprint(w, "\nuplink flags:\n"+benchUplinkFlags(new(benchUplinkOpts)).FlagUsages())
 }
 
 // benchMain runs `switchyard bench ...`; args follow "bench". It returns
@@ -93,13 +96,15 @@ func benchMain(args []string, log *slog.Logger) int {
 		return benchProxy(args[1:], log)
 	case "rootless":
 		return benchRootless(args[1:], log)
+	case "uplink":
+		return benchUplink(args[1:], log)
 	case "peer":
 		return benchPeer(args[1:], log)
 	case "-h", "--help", "help":
 		benchOverview(os.Stdout)
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\", \"proxy\" or \"rootless\")\n", args[0])
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\", \"proxy\", \"rootless\" or \"uplink\")\n", args[0])
 	return 2
 }
 
