@@ -49,7 +49,8 @@ func (d *Daemon) startUplink(n *network) error {
 }
 
 // stopUplink removes the uplink port (closing its link) and the parent's
-// socket when no network uses it any more; d.mu must be held.
+// socket when no network uses it any more; d.mu must be held. It runs
+// once per network: from RemoveNetwork or from Close.
 func (d *Daemon) stopUplink(n *network) {
 	up := n.up
 	if up == nil || up.link == nil {
@@ -58,7 +59,8 @@ func (d *Daemon) stopUplink(n *network) {
 	if err := n.sw.RemovePort(up.port); err != nil {
 		d.cfg.Log.Warn("remove uplink port", "network", n.name, "err", err)
 	}
-	up.link = nil
+	// link stays set (closed): Stats reads it without d.mu, and a removed
+	// network is never stopped twice.
 	d.releaseParent(up.iface)
 }
 
