@@ -283,6 +283,8 @@ type UplinkStats struct {
 	// TxErrors frames the kernel refused.
 	RxDrops  uint64 `json:"rx_drops"`
 	TxErrors uint64 `json:"tx_errors"`
+	// TxDrops counts frames dropped on the socket's full send buffer.
+	TxDrops uint64 `json:"tx_drops"`
 }
 
 // GatewayStats are a network gateway's own counters.

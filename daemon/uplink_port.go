@@ -92,7 +92,7 @@ func uplinkStats(n *network, ns *api.NetworkStats, ids map[vswitch.PortID]bool) 
 	}
 	ids[up.port] = true
 	ls := up.link.Stats()
-	us := &api.UplinkStats{Parent: n.req.Parent, RxDrops: ls.RxDrops, TxErrors: ls.TxErrors}
+	us := &api.UplinkStats{Parent: n.req.Parent, RxDrops: ls.RxDrops, TxErrors: ls.TxErrors, TxDrops: ls.TxDrops}
 	ps := up.parent.Stats()
 	us.RxOtherVLAN, us.RxHost, us.RxBad = ps.RxOtherVLAN, ps.RxHost, ps.RxBad
 	ns.Uplink = us

@@ -30,11 +30,12 @@ type linkCounters struct {
 	rxFrames, rxDrops atomic.Uint64
 	_                 [48]byte
 	txFrames, txErrs  atomic.Uint64
+	txDrops           atomic.Uint64
 }
 
 func newLink(p *Parent, cfg LinkConfig) *Link {
 	l := &Link{p: p, cfg: cfg, in: make(chan *port.Frame, p.cfg.QueueLen), closed: make(chan struct{})}
-	l.info = port.Info{Name: cfg.Name, MTU: p.mtu, Offload: true, MaxFrame: port.MaxSuperFrame}
+	l.info = port.Info{Name: cfg.Name, MTU: p.mtu, Offload: true, MaxFrame: port.MaxSuperFrame, NonBlocking: true}
 	l.wr = newWriter(p.cfg.Batch)
 	l.wr.fn = l.write
 	return l
@@ -45,14 +46,15 @@ func (l *Link) VLAN() uint16 { return l.cfg.VLAN }
 
 // Info describes the port: the interface's MTU, offloads accepted (the
 // kernel segments super-frames for the interface if it cannot), frames
-// up to a TSO super-frame, and writes that may wait for the socket's send
-// buffer.
+// up to a TSO super-frame, and writes that never wait (the switch writes
+// from the ingress port's goroutine when the link is idle, saving a
+// goroutine hand-off; a full send buffer drops and counts).
 func (l *Link) Info() port.Info { return l.info }
 
 // Stats returns the link's counters.
 func (l *Link) Stats() LinkStats {
 	return LinkStats{RxFrames: l.st.rxFrames.Load(), RxDrops: l.st.rxDrops.Load(),
-		TxFrames: l.st.txFrames.Load(), TxErrors: l.st.txErrs.Load()}
+		TxFrames: l.st.txFrames.Load(), TxErrors: l.st.txErrs.Load(), TxDrops: l.st.txDrops.Load()}
 }
 
 // accept queues a frame from the parent's reader; it returns false (and

@@ -103,7 +103,7 @@ func TestLinkLifecycle(t *testing.T) {
 	if _, err := p.Link(LinkConfig{VLAN: 4095}); err == nil {
 		t.Error("VLAN 4095 accepted")
 	}
-	if got := l.Info(); got.Name != "up0.10" || !got.Offload || got.MTU != 1500 || got.MaxFrame != port.MaxSuperFrame {
+	if got := l.Info(); got.Name != "up0.10" || !got.Offload || got.MTU != 1500 || got.MaxFrame != port.MaxSuperFrame || !got.NonBlocking {
 		t.Errorf("Info %+v", got)
 	}
 	done := make(chan error, 1)

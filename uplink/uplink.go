@@ -104,6 +104,8 @@ type LinkStats struct {
 	TxFrames uint64 `json:"tx_frames"`
 	// TxErrors counts frames the kernel refused.
 	TxErrors uint64 `json:"tx_errors"`
+	// TxDrops counts frames dropped on a full socket send buffer.
+	TxDrops uint64 `json:"tx_drops"`
 }
 
 // linkName is a link's default port name.

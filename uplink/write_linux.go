@@ -34,8 +34,9 @@ func newWriter(batch int) writer {
 // frame with its virtio-net header written into the headroom in front of
 // it, so the kernel segments super-frames and completes checksums (in the
 // NIC when it can). Frames the kernel refuses are counted and skipped; a
-// full send buffer makes it wait. It returns len(fs) unless the link or
-// its parent is closed.
+// full send buffer drops the rest of the batch and counts it (the port
+// never blocks). It returns len(fs) unless the link or its parent is
+// closed.
 func (l *Link) WriteFrames(fs []*port.Frame) (int, error) {
 	if l.isClosed() || l.p.closed.Load() {
 		return 0, port.ErrClosed
@@ -83,8 +84,7 @@ func (l *Link) flush() error {
 	return nil
 }
 
-// write is the RawConn callback of flush; it returns false to wait for
-// the socket to become writable, then resumes where it stopped.
+// write is the RawConn callback of flush; it never waits.
 func (l *Link) write(fd uintptr) bool {
 	w := &l.wr
 	for w.sent < w.n {
@@ -95,7 +95,11 @@ func (l *Link) write(fd uintptr) bool {
 			w.ok += n
 		case errno == unix.EINTR:
 		case errno == unix.EAGAIN:
-			return false
+			// The send buffer is full. The port promises never to block
+			// (port.Info.NonBlocking): drop and count, like a full
+			// switch queue or a TAP.
+			l.st.txDrops.Add(uint64(w.n - w.sent))
+			w.sent = w.n
 		default:
 			// The first message was refused (too big, interface down):
 			// count it and go on with the next.
