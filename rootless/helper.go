@@ -96,7 +96,11 @@ func (h *Helper) start() error {
 		dev.Close()
 		return err
 	}
-	h.proxy = proxy.New(proxy.Config{Dialer: agentDialer{a: h.agent, gateway: a.Gateway}}, h.log)
+	d := agentDialer{a: h.agent, gateway: a.Gateway, guest: a.Guest}
+	if o.EnableIPv6 {
+		d.gateway6, d.prefix6 = a.Gateway6, a.Network6
+	}
+	h.proxy = proxy.New(proxy.Config{Dialer: d}, h.log)
 	h.fwd = NewHostFwdTable(h.openForward)
 	if h.apiLn != nil {
 		h.api = NewAPIServer(h.apiLn, h.fwd, a.Guest, h.log)
@@ -185,28 +189,58 @@ func (h *Helper) Close() {
 
 // agentDialer dials guests from inside the namespace for the proxy.
 type agentDialer struct {
-	a       *nsjoin.Agent
-	gateway netip.Addr // what loopback clients appear as
+	a        *nsjoin.Agent
+	gateway  netip.Addr   // what IPv4 loopback clients appear as
+	guest    netip.Addr   // the recommended guest address
+	gateway6 netip.Addr   // what [::1] clients appear as (with -6)
+	prefix6  netip.Prefix // the IPv6 network (with -6), else invalid
 }
 
 // DialTCP dials dst from the client's address, as slirp4netns shows it:
 // the client's own address, or the gateway's for a client on the host's
-// loopback.
+// loopback. An IPv6 client of a forward to the guest reaches the guest's
+// IPv6 address when it has one.
 func (d agentDialer) DialTCP(ctx context.Context, src, dst netip.AddrPort) (net.Conn, error) {
-	return d.a.DialTCPFrom(ctx, clientSource(src.Addr(), d.gateway), dst)
+	from, to := d.route(ctx, src.Addr(), dst)
+	return d.a.DialTCPFrom(ctx, from, to)
 }
 
 // DialUDP dials dst from the client's address as DialTCP does.
 func (d agentDialer) DialUDP(ctx context.Context, src, dst netip.AddrPort) (net.Conn, error) {
-	return d.a.DialUDPFrom(ctx, clientSource(src.Addr(), d.gateway), dst)
+	from, to := d.route(ctx, src.Addr(), dst)
+	return d.a.DialUDPFrom(ctx, from, to)
+}
+
+// route returns the source a connection from client comes from inside the
+// namespace, and where it goes: an IPv6 client of a forward to the guest
+// goes to the guest's IPv6 address (in the -6 network) when it has one,
+// so that the client's address can be kept; otherwise dst.
+func (d agentDialer) route(ctx context.Context, client netip.Addr, dst netip.AddrPort) (netip.Addr, netip.AddrPort) {
+	client = client.Unmap()
+	if client.Is6() && d.prefix6.IsValid() && dst.Addr() == d.guest {
+		if addrs, err := d.a.TapAddrs(ctx); err == nil {
+			for _, a := range addrs {
+				if d.prefix6.Contains(a) {
+					dst = netip.AddrPortFrom(a, dst.Port())
+					break
+				}
+			}
+		}
+	}
+	return clientSource(client, d.gateway, d.gateway6), dst
 }
 
 // clientSource is the address a forwarded connection from client comes
 // from inside the namespace: the client's, but the gateway's in place of
 // a loopback address (as slirp4netns does).
-func clientSource(client, gateway netip.Addr) netip.Addr {
+func clientSource(client, gateway, gateway6 netip.Addr) netip.Addr {
 	client = client.Unmap()
-	if client.IsLoopback() {
+	switch {
+	case client.Is4() && client.IsLoopback():
+		return gateway
+	case client.IsLoopback() && gateway6.IsValid():
+		return gateway6
+	case client.IsLoopback():
 		return gateway
 	}
 	return client

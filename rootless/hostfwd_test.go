@@ -87,18 +87,27 @@ func TestHandleBytes(t *testing.T) {
 }
 
 func TestClientSource(t *testing.T) {
-	gw := netip.MustParseAddr("10.0.2.2")
-	for _, tc := range []struct{ client, want string }{
-		{"127.0.0.1", "10.0.2.2"},
-		{"127.3.4.5", "10.0.2.2"},
-		{"::1", "10.0.2.2"},
-		{"::ffff:127.0.0.1", "10.0.2.2"},
-		{"192.0.2.7", "192.0.2.7"},
-		{"::ffff:192.0.2.7", "192.0.2.7"},
-		{"2001:db8::5", "2001:db8::5"},
+	gw, gw6 := netip.MustParseAddr("10.0.2.2"), netip.MustParseAddr("fd00::2")
+	for _, tc := range []struct {
+		client, want string
+		ipv6         bool
+	}{
+		{"127.0.0.1", "10.0.2.2", false},
+		{"127.3.4.5", "10.0.2.2", true},
+		{"::1", "10.0.2.2", false},
+		{"::1", "fd00::2", true},
+		{"::ffff:127.0.0.1", "10.0.2.2", true},
+		{"192.0.2.7", "192.0.2.7", true},
+		{"::ffff:192.0.2.7", "192.0.2.7", false},
+		{"2001:db8::5", "2001:db8::5", false},
+		{"2001:db8::5", "2001:db8::5", true},
 	} {
-		if got := clientSource(netip.MustParseAddr(tc.client), gw); got != netip.MustParseAddr(tc.want) {
-			t.Errorf("clientSource(%s) = %v, want %s", tc.client, got, tc.want)
+		g6 := netip.Addr{}
+		if tc.ipv6 {
+			g6 = gw6
+		}
+		if got := clientSource(netip.MustParseAddr(tc.client), gw, g6); got != netip.MustParseAddr(tc.want) {
+			t.Errorf("clientSource(%s, IPv6 %v) = %v, want %s", tc.client, tc.ipv6, got, tc.want)
 		}
 	}
 }

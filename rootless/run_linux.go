@@ -31,8 +31,10 @@ type RunConfig struct {
 	Forwards            []Forward
 	MTU                 int
 	DisableHostLoopback bool
-	Pcap                string
-	Log                 *slog.Logger
+	// EnableIPv6 adds fd00::/64 as slirp4netns -6 does.
+	EnableIPv6 bool
+	Pcap       string
+	Log        *slog.Logger
 }
 
 // Run starts argv in a new user and network namespace (the caller mapped
@@ -83,7 +85,7 @@ func Run(ctx context.Context, cfg RunConfig) (int, error) {
 func startRunNetwork(ctx context.Context, pid int, cfg RunConfig) (*Helper, error) {
 	o := DefaultOptions()
 	o.PID, o.Target, o.Configure = pid, fmt.Sprint(pid), true
-	o.DisableHostLoopback, o.Pcap = cfg.DisableHostLoopback, cfg.Pcap
+	o.DisableHostLoopback, o.Pcap, o.EnableIPv6 = cfg.DisableHostLoopback, cfg.Pcap, cfg.EnableIPv6
 	if cfg.MTU != 0 {
 		o.MTU = cfg.MTU
 	}

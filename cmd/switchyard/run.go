@@ -25,8 +25,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 	fs.IntVar(&cfg.MTU, "mtu", 1500, "MTU of the namespace's interface")
 	fs.BoolVar(&cfg.DisableHostLoopback, "disable-host-loopback", false, "do not let 10.0.2.2 reach the host's 127.0.0.1")
 	fs.StringVar(&cfg.Pcap, "pcap", "", "capture the namespace's traffic into this pcapng file")
+	fs.BoolVarP(&cfg.EnableIPv6, "ipv6", "6", false, "IPv6 too, as slirp4netns -6 (fd00::/64; IPv6 clients of a forward reach the command over IPv6)")
 	fs.SetInterspersed(false)
-	pos, err := parse(fs, args, 1, -1, "run [-p [HOSTIP:]HOSTPORT:PORT[/udp]]... [--mtu N] [--disable-host-loopback] [--pcap FILE] -- CMD [ARGS]")
+	pos, err := parse(fs, args, 1, -1, "run [-p [HOSTIP:]HOSTPORT:PORT[/udp]]... [--mtu N] [--disable-host-loopback] [--ipv6] [--pcap FILE] -- CMD [ARGS]")
 	if err != nil {
 		return exitStatus(err, stderr)
 	}
@@ -50,7 +51,8 @@ func cmdRun(args []string, stderr io.Writer) int {
 	return code
 }
 
-// parseForward parses [HOSTIP:]HOSTPORT:PORT[/udp].
+// parseForward parses [HOSTIP:]HOSTPORT:PORT[/udp], an IPv6 HOSTIP in
+// brackets.
 func parseForward(s string) (rootless.Forward, error) {
 	f := rootless.Forward{Proto: "tcp", HostAddr: netip.IPv4Unspecified()}
 	rest := s
@@ -60,20 +62,29 @@ func parseForward(s string) (rootless.Forward, error) {
 		}
 		rest, f.Proto = r, proto
 	}
-	parts := strings.Split(rest, ":")
-	if len(parts) == 3 {
-		a, err := netip.ParseAddr(parts[0])
-		if err != nil {
-			return f, fmt.Errorf("port %q: host address: %w", s, err)
+	host, bracketed := "", strings.HasPrefix(rest, "[")
+	if bracketed {
+		var ok bool
+		if host, rest, ok = strings.Cut(rest[1:], "]:"); !ok {
+			return f, fmt.Errorf("port %q: want [IPV6]:HOSTPORT:PORT", s)
 		}
-		f.HostAddr, parts = a, parts[1:]
+	} else if strings.Count(rest, ":") == 2 {
+		host, rest, _ = strings.Cut(rest, ":")
 	}
-	if len(parts) != 2 {
-		return f, fmt.Errorf("port %q: want [HOSTIP:]HOSTPORT:PORT[/udp]", s)
+	if host != "" || bracketed {
+		a, err := netip.ParseAddr(host)
+		if err != nil || bracketed && !a.Is6() || !bracketed && !a.Is4() {
+			return f, fmt.Errorf("port %q: bad host address %q (an IPv6 one goes in brackets)", s, host)
+		}
+		f.HostAddr = a
+	}
+	hostPort, guestPort, ok := strings.Cut(rest, ":")
+	if !ok || strings.Contains(guestPort, ":") {
+		return f, fmt.Errorf("port %q: want [HOSTIP:]HOSTPORT:PORT", s)
 	}
 	var err error
-	if f.HostPort, err = portNum(parts[0]); err == nil {
-		f.GuestPort, err = portNum(parts[1])
+	if f.HostPort, err = portNum(hostPort); err == nil {
+		f.GuestPort, err = portNum(guestPort)
 	}
 	if err != nil {
 		return f, fmt.Errorf("port %q: %w", s, err)

@@ -110,8 +110,8 @@ func (a *Agent) readLoop() {
 		ch := a.pending[r.ID]
 		delete(a.pending, r.ID)
 		a.mu.Unlock()
-		res := dialResult{fd: fd, err: r.remoteErr(), lost: r.SrcLost}
-		if res.err == nil && fd < 0 {
+		res := dialResult{fd: fd, err: r.remoteErr(), lost: r.SrcLost, addrs: r.Addrs}
+		if res.err == nil && fd < 0 && r.Addrs == nil {
 			res.err = errors.New("helper sent no descriptor")
 		}
 		if res.err != nil && fd >= 0 {

@@ -139,7 +139,7 @@ func ChildMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: sending the TAP: %v\n", ChildCommand, err)
 		return 1
 	}
-	s := server{conn: conn, cancels: make(map[uint64]context.CancelFunc)}
+	s := server{conn: conn, tap: info.Name, cancels: make(map[uint64]context.CancelFunc)}
 	defer s.src.shutdown()
 	if err := s.serve(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", ChildCommand, err)
@@ -151,6 +151,7 @@ func ChildMain(args []string) int {
 // server answers the parent's requests inside the namespaces.
 type server struct {
 	conn    *net.UnixConn
+	tap     string // the TAP's name
 	mu      sync.Mutex
 	cancels map[uint64]context.CancelFunc // dials in progress
 	src     srcKeeper                     // routing for dials that keep the client's address
@@ -186,6 +187,8 @@ func (s *server) serve() error {
 			s.cancels[req.ID] = cancel
 			s.mu.Unlock()
 			go s.dial(ctx, req)
+		case "addrs":
+			go s.addrs(req.ID)
 		case "cancel":
 			s.mu.Lock()
 			if cancel := s.cancels[req.ID]; cancel != nil {

@@ -13,11 +13,12 @@ import (
 // dial timeout runs.
 const dialSlack = 250 * time.Millisecond
 
-// dialResult is a dial's reply as the read loop hands it over.
+// dialResult is a reply as the read loop hands it over.
 type dialResult struct {
-	fd   int
-	err  error
-	lost string // why a source asked for was not kept
+	fd    int
+	err   error
+	lost  string   // why a source asked for was not kept
+	addrs []string // the answer to "addrs"
 }
 
 // DialTCP connects to addr from inside the target network namespace (for
@@ -57,48 +58,16 @@ func (a *Agent) dial(ctx context.Context, network string, src netip.Addr, addr n
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, err)
 	}
-	ch := make(chan dialResult, 1)
-	a.mu.Lock()
-	if a.dead != nil {
-		err := a.dead
-		a.mu.Unlock()
-		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, err)
-	}
-	a.nextID++
-	id := a.nextID
-	a.pending[id] = ch
-	a.mu.Unlock()
-
-	req := request{Op: "dial", ID: id, Network: network, Addr: addr.String()}
+	req := request{Op: "dial", Network: network, Addr: addr.String()}
 	if src.IsValid() {
 		req.Src = src.String()
 	}
-	if d, ok := ctx.Deadline(); ok {
-		// A backstop only, later than ctx: the parent's own cancel comes
-		// first, so that the caller sees ctx's error.
-		req.TimeoutMS = max(1, time.Until(d).Milliseconds()+dialSlack.Milliseconds())
+	r, err := a.roundTrip(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, err)
 	}
-	if err := sendMsg(a.conn, req, -1); err != nil {
-		a.forget(id)
-		// The socket is the agent: if it cannot take a request, the
-		// helper is gone (the read loop may not have noticed yet).
-		return nil, fmt.Errorf("nsjoin: dial %s %v: %w: %w", network, addr, ErrClosed, err)
-	}
-	var r dialResult
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		if a.forget(id) {
-			_ = sendMsg(a.conn, request{Op: "cancel", ID: id}, -1)
-			return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, ctx.Err())
-		}
-		r = <-ch // the reply won the race
-	}
-	if r.err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, cerr)
-		}
-		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, r.err)
+	if r.fd < 0 {
+		return nil, fmt.Errorf("nsjoin: dial %s %v: helper sent no descriptor", network, addr)
 	}
 	if r.lost != "" {
 		a.srcWarn.Do(func() {
@@ -112,6 +81,66 @@ func (a *Agent) dial(ctx context.Context, network string, src netip.Addr, addr n
 		return nil, fmt.Errorf("nsjoin: dial %s %v: %w", network, addr, err)
 	}
 	return c, nil
+}
+
+// roundTrip sends req (with the next ID, and a backstop timeout from ctx)
+// and waits for its reply; ctx ending cancels it in the helper.
+func (a *Agent) roundTrip(ctx context.Context, req request) (dialResult, error) {
+	ch := make(chan dialResult, 1)
+	a.mu.Lock()
+	if a.dead != nil {
+		err := a.dead
+		a.mu.Unlock()
+		return dialResult{}, err
+	}
+	a.nextID++
+	req.ID = a.nextID
+	a.pending[req.ID] = ch
+	a.mu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		// A backstop only, later than ctx: the parent's own cancel comes
+		// first, so that the caller sees ctx's error.
+		req.TimeoutMS = max(1, time.Until(d).Milliseconds()+dialSlack.Milliseconds())
+	}
+	if err := sendMsg(a.conn, req, -1); err != nil {
+		a.forget(req.ID)
+		// The socket is the agent: if it cannot take a request, the
+		// helper is gone (the read loop may not have noticed yet).
+		return dialResult{}, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	var r dialResult
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		if a.forget(req.ID) {
+			_ = sendMsg(a.conn, request{Op: "cancel", ID: req.ID}, -1)
+			return dialResult{}, ctx.Err()
+		}
+		r = <-ch // the reply won the race
+	}
+	if r.err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return dialResult{}, cerr
+		}
+		return dialResult{}, r.err
+	}
+	return r, nil
+}
+
+// TapAddrs returns the TAP's global IPv6 addresses that are ready for use
+// (not tentative), as the namespace has them now (e.g. from SLAAC).
+func (a *Agent) TapAddrs(ctx context.Context) ([]netip.Addr, error) {
+	r, err := a.roundTrip(ctx, request{Op: "addrs"})
+	if err != nil {
+		return nil, fmt.Errorf("nsjoin: TAP addresses: %w", err)
+	}
+	out := make([]netip.Addr, 0, len(r.addrs))
+	for _, s := range r.addrs {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
 }
 
 // forget removes a pending dial and reports whether it was still pending.

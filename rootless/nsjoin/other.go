@@ -48,6 +48,9 @@ func (a *Agent) DialTCPFrom(ctx context.Context, src netip.Addr, addr netip.Addr
 	return nil, errUnsupported
 }
 
+// TapAddrs is not supported outside Linux.
+func (a *Agent) TapAddrs(ctx context.Context) ([]netip.Addr, error) { return nil, errUnsupported }
+
 // DialUDPFrom is not supported outside Linux.
 func (a *Agent) DialUDPFrom(ctx context.Context, src netip.Addr, addr netip.AddrPort) (net.Conn, error) {
 	return nil, errUnsupported

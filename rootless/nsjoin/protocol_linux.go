@@ -22,7 +22,8 @@ const maxMsg = 4096
 
 // request is a message from the parent.
 type request struct {
-	// Op is "dial" or "cancel" (of a dial still in progress).
+	// Op is "dial", "cancel" (of a dial still in progress) or "addrs"
+	// (the TAP's global IPv6 addresses).
 	Op string `json:"op"`
 	ID uint64 `json:"id"`
 	// Network ("tcp" or "udp") and Addr (ip:port) of a dial.
@@ -42,6 +43,8 @@ type reply struct {
 	Tap   *tapReply `json:"tap,omitempty"`
 	// SrcLost says why a dial asked to keep a source did not.
 	SrcLost string `json:"src_lost,omitempty"`
+	// Addrs answers "addrs" (never nil then, null otherwise).
+	Addrs []string `json:"addrs"`
 }
 
 // tapReply describes the TAP that comes with the child's first message.

@@ -209,3 +209,25 @@ func keepable(network string, src, dst netip.Addr) string {
 	}
 	return ""
 }
+
+// addrs answers an "addrs" request: the TAP's global IPv6 addresses that
+// are usable (not tentative, not failed duplicate detection).
+func (s *server) addrs(id uint64) {
+	link, err := netlink.LinkByName(s.tap)
+	if err != nil {
+		_ = sendMsg(s.conn, errReply(id, fmt.Errorf("%s: %w", s.tap, err)), -1)
+		return
+	}
+	list, err := netlink.AddrList(link, netlink.FAMILY_V6)
+	if err != nil {
+		_ = sendMsg(s.conn, errReply(id, fmt.Errorf("%s addresses: %w", s.tap, err)), -1)
+		return
+	}
+	out := []string{}
+	for _, a := range list {
+		if a.Scope == unix.RT_SCOPE_UNIVERSE && a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
+			out = append(out, a.IP.String())
+		}
+	}
+	_ = sendMsg(s.conn, reply{ID: id, Addrs: out}, -1)
+}
