@@ -56,7 +56,8 @@ func clientNetns(t *testing.T) clientNS {
 			t.Cleanup(func() { exec.Command("ip", "link", "del", veth).Run() })
 		}
 	}
-	return clientNS{name: name, hostIP: hostIP, clientIP: clientIP, host6: ula + "1", client6: ula + "2"}
+	canon := func(s string) string { return netip.MustParseAddr(s).String() }
+	return clientNS{name: name, hostIP: hostIP, clientIP: clientIP, host6: canon(ula + "1"), client6: canon(ula + "2")}
 }
 
 // TestSlirp4netnsForwardsKeepClient: TCP and UDP forwards added through
