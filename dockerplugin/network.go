@@ -7,17 +7,9 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/switchyard/switchyard/api"
-)
-
-// Option keys of `docker network create -o`.
-const (
-	optGeneric = "com.docker.network.generic"
-	optMTU     = "com.docker.network.driver.mtu"
-	optVLAN    = "switchyard.vlan"
 )
 
 // NetworkName is the switchyard network of a Docker network ID.
@@ -59,63 +51,6 @@ func (s *Server) networkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /NetworkDriver.RevokeExternalConnectivity", call(s.revokeExternal))
 }
 
-// networkOptions reads the -o options the driver knows; any other
-// switchyard.* option is an error, never ignored.
-func networkOptions(opts map[string]any) (vlan uint16, mtu int, err error) {
-	generic, _ := opts[optGeneric].(map[string]any)
-	for k, v := range generic {
-		str := fmt.Sprint(v)
-		switch {
-		case k == optVLAN:
-			n, perr := strconv.ParseUint(str, 10, 16)
-			if perr != nil || n > 4094 {
-				return 0, 0, fmt.Errorf("option %s=%q: want a VLAN ID 0-4094", k, str)
-			}
-			vlan = uint16(n)
-		case k == optMTU:
-			if mtu, err = strconv.Atoi(str); err != nil || mtu < 68 || mtu > 65535 {
-				return 0, 0, fmt.Errorf("option %s=%q: want an MTU 68-65535", k, str)
-			}
-		case strings.HasPrefix(k, "switchyard."):
-			return 0, 0, fmt.Errorf("option %s is not supported (known: %s)", k, optVLAN)
-		}
-	}
-	return vlan, mtu, nil
-}
-
-func (s *Server) createNetwork(req createNetworkRequest) (struct{}, error) {
-	if len(req.IPv6Data) > 0 {
-		return struct{}{}, errors.New("switchyard networks are IPv4 only")
-	}
-	if len(req.IPv4Data) != 1 {
-		return struct{}{}, fmt.Errorf("switchyard networks take exactly one IPv4 subnet, got %d", len(req.IPv4Data))
-	}
-	vlan, mtu, err := networkOptions(req.Options)
-	if err != nil {
-		return struct{}{}, err
-	}
-	data := req.IPv4Data[0]
-	gw := ""
-	if data.Gateway != "" {
-		p, err := netip.ParsePrefix(data.Gateway)
-		if err != nil {
-			return struct{}{}, fmt.Errorf("gateway %q: %w", data.Gateway, err)
-		}
-		gw = p.Addr().String()
-	}
-	_, err = s.d.CreateNetwork(api.NetworkCreate{Name: NetworkName(req.NetworkID), Subnet: data.Pool,
-		Gateway: gw, VLAN: vlan, MTU: mtu})
-	return struct{}{}, err
-}
-
-func (s *Server) deleteNetwork(req networkRequest) (struct{}, error) {
-	err := s.d.RemoveNetwork(NetworkName(req.NetworkID))
-	if isNotFound(err) {
-		err = nil
-	}
-	return struct{}{}, err
-}
-
 // isNotFound reports a daemon error saying the object does not exist.
 func isNotFound(err error) bool {
 	return err != nil && (api.IsNotFound(err) || strings.Contains(err.Error(), "not found"))
@@ -145,7 +80,7 @@ func (s *Server) createEndpoint(req createEndpointRequest) (createEndpointRespon
 		}
 		ec.IP = p.Addr().String()
 	}
-	ep, err := s.d.Attach(NetworkName(req.NetworkID), ec)
+	ep, err := s.d.Attach(s.netName(req.NetworkID), ec)
 	if err != nil {
 		s.removeStaging(req.EndpointID)
 		return createEndpointResponse{}, err
@@ -165,7 +100,7 @@ func (s *Server) createEndpoint(req createEndpointRequest) (createEndpointRespon
 
 func (s *Server) deleteEndpoint(req endpointRequest) (struct{}, error) {
 	s.unpublish(req.EndpointID)
-	err := s.d.Detach(NetworkName(req.NetworkID), EndpointName(req.EndpointID))
+	err := s.d.Detach(s.netName(req.NetworkID), EndpointName(req.EndpointID))
 	if isNotFound(err) {
 		err = nil
 	}
@@ -187,7 +122,7 @@ func (s *Server) removeStaging(endpointID string) {
 // join names the TAP dockerd moves into the sandbox and the gateway it
 // routes through.
 func (s *Server) join(req joinRequest) (joinResponse, error) {
-	network := NetworkName(req.NetworkID)
+	network := s.netName(req.NetworkID)
 	eps, err := s.d.Endpoints(network)
 	if err != nil {
 		return joinResponse{}, err

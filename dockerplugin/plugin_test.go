@@ -23,7 +23,8 @@ type fakeDaemon struct {
 var _ Daemon = (*fakeDaemon)(nil)
 
 func (f *fakeDaemon) CreateNetwork(r api.NetworkCreate) (api.Network, error) {
-	n := api.Network{Name: r.Name, Subnet: r.Subnet, Gateway: r.Gateway, VLAN: r.VLAN, MTU: r.MTU}
+	n := api.Network{Name: r.Name, Subnet: r.Subnet, Gateway: r.Gateway, VLAN: r.VLAN, MTU: r.MTU, Driver: r.Driver,
+		VNI: r.VNI, VXLANPort: r.VXLANPort, Peers: r.Peers}
 	f.nets = append(f.nets, n)
 	return n, nil
 }
@@ -151,7 +152,7 @@ func TestCreateNetworkOptions(t *testing.T) {
 		!reflect.DeepEqual(f.nets[0], api.Network{Name: "docker-0123456789ab", Subnet: "10.5.0.0/24", Gateway: "10.5.0.1", VLAN: 7, MTU: 1400}) {
 		t.Fatalf("CreateNetwork: %d %+v", code, f.nets)
 	}
-	for _, opts := range []map[string]any{{optVLAN: "4095"}, {optMTU: "10"}, {"switchyard.overlay": "true"}} {
+	for _, opts := range []map[string]any{{optVLAN: "4095"}, {optMTU: "10"}, {"switchyard.bogus": "true"}} {
 		req := createNetworkRequest{NetworkID: "x", IPv4Data: v4, Options: map[string]any{optGeneric: opts}}
 		if code := post(t, h, "NetworkDriver.CreateNetwork", req, nil); code != 500 {
 			t.Errorf("options %v accepted", opts)
@@ -197,4 +198,61 @@ func TestNames(t *testing.T) {
 	if p, err := SocketPath("/d", "switchyard"); err != nil || p != "/d/switchyard.sock" {
 		t.Errorf("SocketPath: %q %v", p, err)
 	}
+}
+
+// TestNetworkNameAndOverlay: switchyard.name uses an existing network
+// with the same subnet (left at removal), or creates it; overlay options
+// reach the request.
+func TestNetworkNameAndOverlay(t *testing.T) {
+	f := &fakeDaemon{nets: []api.Network{{Name: "shared", Subnet: "10.5.0.0/24"}}}
+	s := New(f, Config{})
+	h := s.Handler()
+	v4 := func(p string) []ipamData { return []ipamData{{Pool: p}} }
+	gen := func(kv ...string) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return map[string]any{optGeneric: m}
+	}
+	for _, tc := range []struct {
+		req  createNetworkRequest
+		code int
+	}{
+		{createNetworkRequest{NetworkID: "adopt", IPv4Data: v4("10.5.0.0/24"), Options: gen(optName, "shared")}, 200},
+		{createNetworkRequest{NetworkID: "clash", IPv4Data: v4("10.6.0.0/24"), Options: gen(optName, "shared")}, 500},
+		{createNetworkRequest{NetworkID: "ov", IPv4Data: v4("10.7.0.0/24"),
+			Options: gen(optName, "ov1", optOverlay, "true", optVNI, "5000", optVXLANPort, "4790", optPeers, "192.0.2.1,192.0.2.2")}, 200},
+		{createNetworkRequest{NetworkID: "x", IPv4Data: v4("10.8.0.0/24"), Options: gen(optOverlay, "maybe")}, 500},
+		{createNetworkRequest{NetworkID: "x", IPv4Data: v4("10.8.0.0/24"), Options: gen(optVNI, "-1")}, 500},
+	} {
+		if code := post(t, h, "NetworkDriver.CreateNetwork", tc.req, nil); code != tc.code {
+			t.Errorf("CreateNetwork %+v: %d, want %d", tc.req.Options, code, tc.code)
+		}
+	}
+	if s.netName("adopt") != "shared" || s.netName("ov") != "ov1" || s.netName("other") != NetworkName("other") {
+		t.Errorf("names: %q %q %q", s.netName("adopt"), s.netName("ov"), s.netName("other"))
+	}
+	if len(f.nets) != 2 || f.nets[1].Name != "ov1" || f.nets[1].Driver != api.DriverOverlay || f.nets[1].VNI != 5000 ||
+		f.nets[1].VXLANPort != 4790 || len(f.nets[1].Peers) != 2 {
+		t.Fatalf("networks: %+v", f.nets)
+	}
+	var removed []string
+	f2 := &removeRecorder{fakeDaemon: f, removed: &removed}
+	s.d = f2
+	post(t, h, "NetworkDriver.DeleteNetwork", networkRequest{NetworkID: "adopt"}, nil)
+	post(t, h, "NetworkDriver.DeleteNetwork", networkRequest{NetworkID: "ov"}, nil)
+	if strings.Join(removed, ",") != "ov1" {
+		t.Errorf("removed %v, want only ov1 (shared was not created for Docker)", removed)
+	}
+}
+
+type removeRecorder struct {
+	*fakeDaemon
+	removed *[]string
+}
+
+func (r *removeRecorder) RemoveNetwork(name string) error {
+	*r.removed = append(*r.removed, name)
+	return nil
 }

@@ -81,7 +81,7 @@ func (s *Server) programExternal(req connectivityRequest) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	network := NetworkName(req.NetworkID)
+	network := s.netName(req.NetworkID)
 	for _, spec := range list {
 		if _, err := s.d.Publish(network, api.PublishRequest{Spec: spec}); err != nil {
 			s.unpublish(req.EndpointID)

@@ -76,6 +76,7 @@ type Server struct {
 	mu        sync.Mutex
 	pools     map[string]*pool          // IPAM pools by PoolID
 	published map[string][]publishedMap // by Docker endpoint ID
+	nets      map[string]dockerNet      // by Docker network ID
 }
 
 // publishedMap is a port mapping published for an endpoint.
@@ -91,7 +92,8 @@ func New(d Daemon, cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{d: d, cfg: cfg, pools: map[string]*pool{}, published: map[string][]publishedMap{}}
+	return &Server{d: d, cfg: cfg, pools: map[string]*pool{}, published: map[string][]publishedMap{},
+		nets: map[string]dockerNet{}}
 }
 
 // pool is an IPAM pool: the subnet until dockerd asks for the gateway,
