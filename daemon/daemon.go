@@ -205,7 +205,8 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if up != nil {
 		ds = dhcpSetup{} // the LAN has its own DHCP server
 	}
-	dyn, err := dynamicPool(pool, ov.dhcp(ds))
+	ds = ov.dhcp(ds)
+	dyn, err := dynamicPool(pool, ds)
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
 	}

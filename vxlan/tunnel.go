@@ -119,7 +119,7 @@ func newTunnel(s *Socket, cfg TunnelConfig) (*Tunnel, error) {
 	}
 	t := &Tunnel{s: s, cfg: cfg, fdb: newTable(cfg.MaxEntries, cfg.AgeingTime, cfg.Clock),
 		in: make(chan *port.Frame, cfg.QueueLen), closed: make(chan struct{}), wr: newWriter()}
-	t.info = port.Info{Name: cfg.Name, MTU: cfg.MTU, MaxFrame: cfg.MTU + port.EthHdrLen + port.VLANTagLen}
+	t.info = port.Info{Name: cfg.Name, MTU: cfg.MTU, MaxFrame: cfg.MTU + port.EthHdrLen + port.VLANTagLen, NonBlocking: true}
 	for _, m := range cfg.LocalMACs {
 		if len(m) == 6 {
 			t.local = append(t.local, macKey(m))
@@ -151,8 +151,9 @@ func (t *Tunnel) ageLoop() {
 func (t *Tunnel) VNI() uint32 { return t.cfg.VNI }
 
 // Info returns the port's description: no offloads (the switch segments
-// super-frames before they reach the tunnel), writes may wait for the
-// socket's send buffer.
+// super-frames before they reach the tunnel), and writes never block (a
+// full send buffer drops and counts), so the switch may write the tunnel
+// from the ingress port's goroutine.
 func (t *Tunnel) Info() port.Info { return t.info }
 
 // SetPeers sets the VTEPs that broadcast, multicast and unknown unicast

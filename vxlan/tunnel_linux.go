@@ -26,7 +26,8 @@ func newWriter() writer { return writer{b: newMsgBatch(sendBatch)} }
 // destination MAC lives behind, or to every peer for broadcast, multicast
 // and unknown unicast, in sendmmsg batches. The VXLAN header is written
 // into each frame's headroom. Frames that cannot go anywhere are counted
-// and dropped; it returns len(fs) unless the socket is closed.
+// and dropped; it returns len(fs) unless the socket is closed, and never
+// waits for the socket.
 func (t *Tunnel) WriteFrames(fs []*port.Frame) (int, error) {
 	if t.isClosed() {
 		return 0, port.ErrClosed
@@ -103,9 +104,10 @@ func (t *Tunnel) flush() error {
 	return nil
 }
 
-// write is the RawConn callback of flush: it returns false to wait for the
-// socket to become writable, and skips (counting) a datagram the kernel
-// refuses.
+// write is the RawConn callback of flush. It never waits: when the
+// socket's send buffer is full the rest of the batch is dropped and
+// counted, like a full switch queue (port.Info.NonBlocking), and a datagram
+// the kernel refuses is skipped and counted.
 func (t *Tunnel) write(fd uintptr) bool {
 	w := &t.wr
 	for w.sent < w.n {
@@ -116,7 +118,8 @@ func (t *Tunnel) write(fd uintptr) bool {
 			w.ok += n
 		case errno == unix.EINTR:
 		case errno == unix.EAGAIN:
-			return false
+			t.st.txErrors.Add(uint64(w.n - w.sent))
+			w.sent = w.n
 		default:
 			t.st.txErrors.Add(1)
 			w.sent++

@@ -20,7 +20,7 @@ import (
 
 // benchUsage is the overview printed by `switchyard bench` and
 // `switchyard bench --help`, followed by each benchmark's flags.
-const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless|uplink [flags]
+const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless|uplink|overlay [flags]
 
   switch   TCP bulk throughput (iperf3), 64-byte request/response latency and
            connect/request/close rate between two network namespaces connected
@@ -36,6 +36,8 @@ const benchUsage = `Usage: switchyard bench switch|nat|capture|proxy|rootless|up
            and pasta: namespace -> host traffic and a port forward into it.
   uplink   An endpoint <-> LAN host through a switchyard uplink network and a
            kernel macvlan (bridge mode) on the same parent interface.
+  overlay  Endpoints on two hosts (namespaces on one underlay bridge) through
+           switchyard's VXLAN overlay and through Linux vxlan devices.
 
 All need root and iperf3 (and vde_switch, slirp4netns, docker-proxy or
 pasta) and write <benchmark>.md, .svg and .json to --out.
@@ -98,13 +100,15 @@ func benchMain(args []string, log *slog.Logger) int {
 		return benchRootless(args[1:], log)
 	case "uplink":
 		return benchUplink(args[1:], log)
+	case "overlay":
+		return benchOverlay(args[1:], log)
 	case "peer":
 		return benchPeer(args[1:], log)
 	case "-h", "--help", "help":
 		benchOverview(os.Stdout)
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\", \"proxy\", \"rootless\" or \"uplink\")\n", args[0])
+	fmt.Fprintf(os.Stderr, "switchyard bench: unknown benchmark %q (want \"switch\", \"nat\", \"capture\", \"proxy\", \"rootless\", \"uplink\" or \"overlay\")\n", args[0])
 	return 2
 }
 

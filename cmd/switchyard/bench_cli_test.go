@@ -16,7 +16,7 @@ func TestBenchCLI(t *testing.T) {
 	}{
 		{[]string{"bench"}, 2, "", "rootless flags:"},
 		{[]string{"bench", "--help"}, 0, "switch|nat|capture|proxy|rootless", ""},
-		{[]string{"bench", "frobnicate"}, 2, "", `want "switch", "nat", "capture", "proxy", "rootless" or "uplink"`},
+		{[]string{"bench", "frobnicate"}, 2, "", `want "switch", "nat", "capture", "proxy", "rootless", "uplink" or "overlay"`},
 		{[]string{"bench", "rootless", "--help"}, 0, "Usage: switchyard bench rootless", ""},
 		{[]string{"bench", "rootless", "--bogus"}, 2, "", "switchyard bench rootless: unknown flag: --bogus"},
 		{[]string{"bench", "rootless", "--mtu", "big"}, 2, "", "invalid argument"},

@@ -56,15 +56,18 @@ func (l *overlayLab) plug(ns, addr string, i int) {
 	nsRun(t, ns, "ip", "link", "set", "ul0", "up")
 }
 
-// newOverlayLab builds the underlay, starts etcd and n daemons.
-func newOverlayLab(t *testing.T, n int) *overlayLab {
+// newOverlayLab builds the underlay, starts etcd (unless n is 0 or
+// withEtcd is false) and n daemons.
+func newOverlayLab(t *testing.T, n int, withEtcd bool) *overlayLab {
 	nstest.RequireNetAdmin(t)
 	l := &overlayLab{t: t, bridge: nstest.NewNetns(t)}
 	nsRun(t, l.bridge, "ip", "link", "add", "br0", "type", "bridge")
 	nsRun(t, l.bridge, "ip", "link", "set", "br0", "up")
-	ens := nstest.NewNetns(t)
-	l.plug(ens, "192.168.90.2", 0)
-	l.etcd = etcdtest.Start(t, ens, "192.168.90.2")
+	if withEtcd {
+		ens := nstest.NewNetns(t)
+		l.plug(ens, "192.168.90.2", 0)
+		l.etcd = etcdtest.Start(t, ens, "192.168.90.2")
+	}
 	for i := range n {
 		h := &labHost{ns: nstest.NewNetns(t), addr: fmt.Sprintf("192.168.90.%d", 11+i),
 			sock: filepath.Join(t.TempDir(), "sy.sock")}
@@ -80,8 +83,11 @@ func (l *overlayLab) start(h *labHost) {
 	t := l.t
 	t.Helper()
 	h.stderr = &bytes.Buffer{}
-	h.cmd = exec.Command("ip", "netns", "exec", h.ns, binary, "up", "--socket", h.sock,
-		"--cluster-store", l.etcd.URL(), "--cluster-advertise", h.addr, "--cluster-ttl", labTTL.String())
+	argv := []string{"netns", "exec", h.ns, binary, "up", "--socket", h.sock}
+	if l.etcd != nil {
+		argv = append(argv, "--cluster-store", l.etcd.URL(), "--cluster-advertise", h.addr, "--cluster-ttl", labTTL.String())
+	}
+	h.cmd = exec.Command("ip", argv...)
 	h.cmd.Stderr = h.stderr
 	if err := h.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // stop forwarding; a killed host's endpoints vanish from the others
 // within the TTL plus 5 s, and after a restart it re-joins.
 func TestOverlayAcrossHosts(t *testing.T) {
-	l := newOverlayLab(t, 3)
+	l := newOverlayLab(t, 3, true)
 	h1, h2, h3 := l.hosts[0], l.hosts[1], l.hosts[2]
 	l.cli(h1, "network", "create", "ov", "--driver", "overlay", "--subnet", "10.91.0.0/24")
 	l.cli(h2, "network", "create", "ov2", "--driver", "overlay", "--subnet", "10.92.0.0/24", "--vni", "5000")
@@ -47,6 +49,7 @@ func TestOverlayAcrossHosts(t *testing.T) {
 	})
 	nsRun(t, c1, "ping", "-c", "2", "-W", "2", addr(e2))
 	nsRun(t, c1, "ping", "-c", "2", "-W", "2", addr(e3))
+	testTCPAndUDP(t, c3, c1, addr(e1))
 	nsRun(t, c3, "ping", "-c", "2", "-W", "2", "-M", "do", "-s", "1422", addr(e2))
 	if out := nsRun(t, c1, "busybox", "nslookup", "c3", "10.91.0.1"); !strings.Contains(out, addr(e3)) {
 		t.Fatalf("c1 resolving c3: %s", out)
@@ -114,6 +117,43 @@ func testHostLoss(t *testing.T, l *overlayLab, c1 string) {
 		return strings.Contains(l.cli(h3, "network", "ls"), "ov")
 	})
 	_, e4 := l.attach(h3, "ov", "c4")
-	waitFor(t, 5*time.Second, "h1 sees c4", func() bool { _, ok := l.endpoints(h1, "ov")["c4"]; return ok })
-	nsRun(t, c1, "ping", "-c", "2", "-W", "2", addr(e4))
+	took = waitFor(t, 10*time.Second, "c1 pings c4", func() bool {
+		_, err := nstestExec(c1, "ping", "-c", "1", "-W", "1", addr(e4))
+		return err == nil
+	})
+	t.Logf("from attach on a restarted host to the first ping from another: %s", took.Round(10*time.Millisecond))
+}
+
+// testTCPAndUDP echoes a line over TCP and over UDP from client to an
+// echo server (socat) in the server namespace, across hosts.
+func testTCPAndUDP(t *testing.T, client, server, serverIP string) {
+	for _, udp := range []bool{false, true} {
+		listen := []string{"socat", "TCP-LISTEN:7000,fork,reuseaddr", "EXEC:cat"}
+		dial := []string{"socat", "-t", "2", "-", "TCP:" + serverIP + ":7000"}
+		if udp {
+			listen = []string{"socat", "UDP-LISTEN:7000,fork,reuseaddr", "EXEC:cat"}
+			dial = []string{"socat", "-t", "1", "-", "UDP:" + serverIP + ":7000"}
+		}
+		srv := exec.Command("ip", append([]string{"netns", "exec", server}, listen...)...)
+		// Its own process group: the forked per-peer children go with it.
+		srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for range 20 {
+			cmd := exec.Command("ip", append([]string{"netns", "exec", client}, dial...)...)
+			cmd.Stdin = strings.NewReader("across hosts\n")
+			out, _ := cmd.Output()
+			if got = string(out); strings.Contains(got, "across hosts") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
+		srv.Wait()
+		if !strings.Contains(got, "across hosts") {
+			t.Fatalf("echo over %s across hosts: got %q", map[bool]string{false: "TCP", true: "UDP"}[udp], got)
+		}
+	}
 }
