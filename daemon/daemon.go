@@ -146,6 +146,7 @@ func newDaemon(cfg Config, open OpenFunc, routes routeOps) (*Daemon, error) {
 		return nil, err
 	}
 	d.restore(st)
+	d.republishOverlay()
 	d.stop = make(chan struct{})
 	d.reapers.Add(1)
 	go d.watchNamespaces(time.Duration(cfg.NetnsCheck), d.stop)

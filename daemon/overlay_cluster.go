@@ -34,6 +34,13 @@ func (d *Daemon) openCluster() error {
 	return nil
 }
 
+// republishOverlay writes the records of endpoints restored from the state
+// directory: joining revoked the previous incarnation's lease, and with it
+// their records and addresses.
+func (d *Daemon) republishOverlay() {
+	clusterHandler{d}.Rejoined()
+}
+
 // closeCluster leaves the cluster before the daemon takes d.mu to shut
 // down (the store's goroutines may wait for d.mu in a handler): the lease
 // is revoked, so this host's records vanish everywhere at once.
