@@ -62,6 +62,10 @@ type NetworkCreate struct {
 	// AuxAddresses are addresses of an uplink network's subnet used by
 	// other LAN hosts: never handed out.
 	AuxAddresses []string `json:"aux_addresses,omitempty"`
+	// AllowOverlap lets the subnet overlap the host's routes and
+	// addresses (refused by default, as in Docker; loopback, 0/8 and
+	// multicast are refused always).
+	AllowOverlap bool `json:"allow_overlap,omitempty"`
 }
 
 // Network drivers.

@@ -199,6 +199,9 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
 	}
+	if err := checkSubnetUse(subnet, up == nil && !builtin && !req.AllowOverlap); err != nil {
+		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrConflict, req.Name, err)
+	}
 	ds, err := planDHCP(req, subnet, builtin)
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)

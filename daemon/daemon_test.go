@@ -51,6 +51,10 @@ const selfNS = "/proc/self/ns/net"
 
 func newTestDaemon(t *testing.T) (*Daemon, *fakeOpener) {
 	t.Helper()
+	// The fake devices never open the namespace: let them use ours.
+	saved := selfNetns
+	selfNetns = func() (nsKey, error) { return nsKey{}, errors.New("not checked in unit tests") }
+	t.Cleanup(func() { selfNetns = saved })
 	o := &fakeOpener{sources: map[string]int{}}
 	d, err := newDaemon(Config{}, o.open, o.routes())
 	if err != nil {

@@ -150,6 +150,12 @@ func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
 	if p.ns, err = nsIdentity(p.nsPath); err != nil {
 		return p, fmt.Errorf("netns %q: %w", req.Netns, err)
 	}
+	if err := checkNotSelf(p.ns, req.Netns); err != nil {
+		return p, err
+	}
+	if err := checkIfName(p.ifname); err != nil {
+		return p, err
+	}
 	if p.name == "" {
 		p.name = defaultName(req.Netns)
 	}

@@ -93,6 +93,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		reply(w, http.StatusBadRequest, api.Error{Error: fmt.Sprintf("bad request body: %v", err)})
 		return false
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		reply(w, http.StatusBadRequest, api.Error{Error: "bad request body: data after the JSON object"})
+		return false
+	}
 	return true
 }
 
@@ -100,6 +104,9 @@ func answer(w http.ResponseWriter, ok int, v any, err error) {
 	switch {
 	case err == nil:
 		reply(w, ok, v)
+	case exhausted(err) != "":
+		// Checked first: running out is no conflict, whatever wraps it.
+		reply(w, http.StatusServiceUnavailable, api.Error{Error: exhausted(err) + ": " + err.Error()})
 	case errors.Is(err, ErrNotFound):
 		reply(w, http.StatusNotFound, api.Error{Error: err.Error()})
 	case errors.Is(err, ErrConflict):
