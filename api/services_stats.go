@@ -8,6 +8,9 @@ type DNSStats struct {
 	UpstreamErrors uint64 `json:"upstream_errors"`
 	Malformed      uint64 `json:"malformed"`
 	Overloaded     uint64 `json:"overloaded"`
+	// IdleClosed counts idle TCP connections closed to admit a new one at
+	// the connection cap.
+	IdleClosed uint64 `json:"idle_closed"`
 	// Responses counts replies sent, by rcode name (NOERROR, NXDOMAIN...).
 	Responses map[string]uint64 `json:"responses,omitempty"`
 }

@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"syscall"
 )
 
-// selfNetns is the identity of the daemon's own network namespace (where
-// its NAT sockets live), read once. Unit tests with fake devices replace
-// it to attach /proc/self/ns/net.
-var selfNetns = sync.OnceValues(func() (nsKey, error) { return nsIdentity("/proc/self/ns/net") })
+// startNetns is the network namespace the process started in (where the
+// daemon's NAT sockets live), read at start-up: later, a thread of the
+// process may be inside another namespace, even the main one.
+var startNetns, startNetnsErr = nsIdentity("/proc/thread-self/ns/net")
+
+// selfNetns returns the daemon's own namespace. Unit tests with fake
+// devices replace it to attach /proc/self/ns/net.
+var selfNetns = func() (nsKey, error) { return startNetns, startNetnsErr }
 
 // checkNotSelf refuses the daemon's own namespace as an endpoint's: its
 // outbound traffic would loop through the NAT back into the namespace.

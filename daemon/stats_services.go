@@ -17,7 +17,7 @@ func (s *services) serviceStats() (api.DNSStats, api.DHCPStats) {
 		hs = s.dhcp.Stats()
 	}
 	return api.DNSStats{Queries: ds.Queries, Local: ds.Local, Forwarded: ds.Forwarded,
-			UpstreamErrors: ds.UpstreamErrors, Malformed: ds.Malformed, Overloaded: ds.Overloaded,
+			UpstreamErrors: ds.UpstreamErrors, Malformed: ds.Malformed, Overloaded: ds.Overloaded, IdleClosed: ds.IdleClosed,
 			Responses: ds.Responses},
 		api.DHCPStats{Leases: hs.Leases, Discovers: hs.Discovers, Requests: hs.Requests, Acks: hs.Acks,
 			Naks: hs.Naks, Malformed: hs.Malformed, PoolExhausted: hs.PoolExhausted, SourceCapped: hs.SourceCapped}

@@ -61,8 +61,9 @@ type Config struct {
 	// MaxForwards caps the queries being forwarded at once; queries over
 	// the cap get SERVFAIL immediately (DefaultMaxForwards).
 	MaxForwards int
-	// MaxTCPConns caps concurrent TCP connections; further connections
-	// are closed at once (DefaultMaxTCPConns).
+	// MaxTCPConns caps concurrent TCP connections (DefaultMaxTCPConns):
+	// a further one closes the connection idle the longest, or is closed
+	// at once when every connection is busy with a query.
 	MaxTCPConns int
 	// TCPIdleTimeout is how long a TCP connection may take to send a
 	// complete query before it is closed (DefaultTCPIdleTimeout).

@@ -213,44 +213,54 @@ func TestMalformedTCP(t *testing.T) {
 	}
 }
 
+// TestTCPConnLimit: at MaxTCPConns a new connection closes the one idle
+// the longest and is served; when every connection is in the middle of a
+// query the new one is closed at once.
 func TestTCPConnLimit(t *testing.T) {
-	ts := startServer(t, Config{ResolveNames: true, MaxTCPConns: 2})
+	ts := startServer(t, Config{ResolveNames: true, MaxTCPConns: 2, TCPIdleTimeout: 5 * time.Second})
 	ts.SetRecords(testRecords)
 	q := packQuery(t, 7, "web.")
-	var conns []net.Conn
-	for range 2 {
+	dial := func() net.Conn {
 		c, err := net.Dial("tcp", ts.tcp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		writeTCP(t, c, len(q), q) // answered: the connection is being served
-		if _, err := readTCP(c); err != nil {
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	query := func(c net.Conn) error {
+		writeTCP(t, c, len(q), q)
+		_, err := readTCP(c)
+		return err
+	}
+	var idle []net.Conn
+	for range 2 {
+		c := dial()
+		if err := query(c); err != nil { // answered, then idle
 			t.Fatal(err)
 		}
-		conns = append(conns, c)
+		idle = append(idle, c)
+		time.Sleep(10 * time.Millisecond)
 	}
-	extra, err := net.Dial("tcp", ts.tcp)
-	if err != nil {
-		t.Fatal(err)
+	fresh := dial()
+	if err := query(fresh); err != nil {
+		t.Fatalf("new connection at the cap with idle ones: %v", err)
 	}
-	expectClosed(t, extra, 2*time.Second)
+	expectClosed(t, idle[0], 2*time.Second)
+	if err := query(idle[1]); err != nil {
+		t.Fatalf("the younger idle connection was closed too: %v", err)
+	}
+	if st := ts.Stats(); st.IdleClosed != 1 || st.Overloaded != 0 {
+		t.Errorf("stats %+v, want 1 idle connection closed", st)
+	}
+	// Both remaining connections busy with a half-sent query: a new one is
+	// refused.
+	idle[1].Write([]byte{0})
+	fresh.Write([]byte{0})
+	time.Sleep(50 * time.Millisecond)
+	expectClosed(t, dial(), 2*time.Second)
 	if st := ts.Stats(); st.Overloaded != 1 {
-		t.Errorf("stats %+v", st)
-	}
-	// Once a connection goes, a new one is served again.
-	conns[0].Close()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		c := &mdns.Client{Net: "tcp", Timeout: time.Second}
-		m := new(mdns.Msg)
-		m.SetQuestion("web.", mdns.TypeA)
-		if _, _, err := c.Exchange(m, ts.tcp); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no connection served after one closed: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		t.Errorf("stats %+v, want 1 refused", st)
 	}
 }
 

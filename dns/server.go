@@ -20,7 +20,7 @@ type Server struct {
 	cfg    Config
 	table  atomic.Pointer[table]
 	fwdSem chan struct{} // one token per forward in progress
-	tcpSem chan struct{} // one token per open TCP connection
+	tcp    tcpConns      // the TCP connections being served
 	stats  counters
 
 	ctx    context.Context // cancelled by Close: aborts forwards
@@ -40,7 +40,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		fwdSem: make(chan struct{}, cfg.MaxForwards),
-		tcpSem: make(chan struct{}, cfg.MaxTCPConns),
+		tcp:    tcpConns{max: cfg.MaxTCPConns, m: map[*tcpConn]struct{}{}},
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  map[io.Closer]struct{}{},

@@ -30,6 +30,9 @@ type Stats struct {
 	// Overloaded counts queries refused because MaxForwards forwards were
 	// in progress and TCP connections refused at MaxTCPConns.
 	Overloaded uint64 `json:"overloaded"`
+	// IdleClosed counts idle TCP connections closed to make room for a
+	// new one at MaxTCPConns.
+	IdleClosed uint64 `json:"idle_closed"`
 	// Responses counts replies sent by rcode name (NOERROR, NXDOMAIN,
 	// SERVFAIL, FORMERR...).
 	Responses map[string]uint64 `json:"responses,omitempty"`
@@ -39,6 +42,7 @@ type Stats struct {
 type counters struct {
 	queries, local, forwarded, upstreamErrors atomic.Uint64
 	nxdomain, servfail, malformed, overloaded atomic.Uint64
+	idleClosed                                atomic.Uint64
 	rcodes                                    [16]atomic.Uint64
 }
 
@@ -54,6 +58,7 @@ func (s *Server) Stats() Stats {
 		ServFail:       c.servfail.Load(),
 		Malformed:      c.malformed.Load(),
 		Overloaded:     c.overloaded.Load(),
+		IdleClosed:     c.idleClosed.Load(),
 		Responses:      c.responses(),
 	}
 }

@@ -12,8 +12,9 @@ import (
 // ServeTCP accepts connections on ln and answers their queries until Close
 // is called (it then returns nil) or ln is closed or fails (it returns
 // why). The server owns ln from then on and closes it when it returns. At
-// most MaxTCPConns connections are served at once; further ones are closed
-// immediately.
+// most MaxTCPConns connections are served at once: a new one past that
+// closes the connection idle the longest, or is closed at once when all
+// are busy with queries.
 func (s *Server) ServeTCP(ln net.Listener) error {
 	if !s.track(ln) {
 		_ = ln.Close()
@@ -40,24 +41,28 @@ func (s *Server) ServeTCP(ln net.Listener) error {
 			return fmt.Errorf("dns: serving tcp on %v: %w", ln.Addr(), err)
 		}
 		backoff = 0
-		select {
-		case s.tcpSem <- struct{}{}:
-		default:
+		tc := &tcpConn{c: c}
+		tc.markIdle()
+		ok, evicted := s.tcp.admit(tc)
+		if evicted {
+			s.stats.idleClosed.Add(1)
+		}
+		if !ok {
 			s.stats.overloaded.Add(1)
-			s.cfg.Log.Debug("dns: tcp connection limit reached", "max", s.cfg.MaxTCPConns, "from", c.RemoteAddr())
+			s.cfg.Log.Debug("dns: tcp connection limit reached, all busy", "max", s.cfg.MaxTCPConns, "from", c.RemoteAddr())
 			_ = c.Close()
 			continue
 		}
 		if !s.track(c) {
-			<-s.tcpSem
+			s.tcp.remove(tc)
 			_ = c.Close()
 			return nil
 		}
 		go func() {
-			defer func() { <-s.tcpSem }()
+			defer s.tcp.remove(tc)
 			defer s.untrack(c)
 			defer c.Close()
-			s.serveConn(c)
+			s.serveConn(tc)
 		}()
 	}
 }
@@ -65,14 +70,20 @@ func (s *Server) ServeTCP(ln net.Listener) error {
 // serveConn answers the length-prefixed queries on c, one at a time, until
 // the client closes c, stays idle past TCPIdleTimeout, sends a message too
 // short to hold a header, or the server closes.
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(tc *tcpConn) {
+	c := tc.c
 	var buf []byte
 	for {
 		// The deadline covers the length prefix and the whole message: a
 		// client cannot hold the connection by sending it slowly.
 		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		tc.markIdle()
 		var lb [2]byte
-		if _, err := io.ReadFull(c, lb[:]); err != nil {
+		if _, err := io.ReadFull(c, lb[:1]); err != nil {
+			return
+		}
+		tc.markBusy()
+		if _, err := io.ReadFull(c, lb[1:]); err != nil {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(lb[:]))
