@@ -199,6 +199,8 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
 	}
+	// An uplink network is the host's LAN by design: only the always
+	// reserved space is refused for it.
 	if err := checkSubnetUse(subnet, up == nil && !builtin && !req.AllowOverlap); err != nil {
 		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrConflict, req.Name, err)
 	}
