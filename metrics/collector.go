@@ -15,13 +15,20 @@ type Source func() api.Stats
 
 // Collector is a prometheus.Collector over a Source.
 type Collector struct {
-	src Source
+	src   Source
+	hosts Hosts
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
 // New returns a collector reading src at every scrape.
-func New(src Source) *Collector { return &Collector{src: src} }
+func New(src Source, opts ...Option) *Collector {
+	c := &Collector{src: src}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
 
 // desc builds a metric description with the switchyard_ prefix.
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -60,7 +67,8 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{portRxFrames, portRxBytes, portTxFrames, portTxBytes, portErrors,
 		drops, fdbEntries, fdbMax, fdbEvictions, floods, gwFrames, natFlows, natRefused, natICMP,
-		dnsQueries, dnsResponses, dhcpLeases, dhcpMessages, publishConns, publishOpen, publishBytes, proxyErrors} {
+		dnsQueries, dnsResponses, dhcpLeases, dhcpMessages, publishConns, publishOpen, publishBytes, proxyErrors,
+		storeUp, peers, keepAlive, fdbLimit} {
 		ch <- d
 	}
 }
@@ -80,4 +88,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	e.counter(proxyErrors, p.AcceptErrors, "accept")
 	e.counter(proxyErrors, p.DialFailures, "dial")
 	e.counter(proxyErrors, p.Refused, "udp_table_full")
+	c.cluster(e)
 }

@@ -21,7 +21,8 @@ func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
 // network sends one network's metrics.
 func (e emitter) network(n *api.NetworkStats) {
 	name := n.Network
-	for _, p := range n.Ports {
+	for i := range n.Ports {
+		p := &n.Ports[i]
 		e.counter(portRxFrames, p.RxFrames, name, p.Name)
 		e.counter(portRxBytes, p.RxBytes, name, p.Name)
 		e.counter(portTxFrames, p.TxFrames, name, p.Name)
@@ -29,7 +30,10 @@ func (e emitter) network(n *api.NetworkStats) {
 		e.counter(portErrors, p.Errors, name, p.Name)
 		// rx: frames the switch refused on ingress (runt, bad VLAN,
 		// invalid source MAC); tx: the port's egress queue was full.
-		e.counter(drops, p.RxDrops, name, p.Name, "ingress_invalid")
+		s := p.Security
+		sec := s.SrcMAC + s.MACOwned + s.ARP + s.ND + s.Tagged
+		e.counter(drops, p.RxDrops-min(sec, p.RxDrops), name, p.Name, "ingress_invalid")
+		e.securityDrops(name, p)
 		e.counter(drops, p.TxDrops, name, p.Name, "egress_queue_full")
 	}
 	g := n.Gateway
@@ -42,6 +46,7 @@ func (e emitter) network(n *api.NetworkStats) {
 	e.gauge(fdbEntries, float64(n.FDBEntries), name)
 	e.gauge(fdbMax, float64(n.FDBMax), name)
 	e.counter(fdbEvictions, n.FDBEvicted, name)
+	e.counter(fdbLimit, n.FDBLimited, name)
 	e.counter(floods, n.Floods, name)
 
 	t := n.NAT

@@ -16,9 +16,9 @@ import (
 
 // Handler serves src's metrics, with the Go runtime's and the process's
 // own, in the Prometheus exposition formats.
-func Handler(src Source) http.Handler {
+func Handler(src Source, opts ...Option) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(New(src), collectors.NewGoCollector(),
+	reg.MustRegister(New(src, opts...), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -33,12 +33,12 @@ type Server struct {
 }
 
 // Listen binds addr (HOST:PORT) for src's metrics; Serve starts serving.
-func Listen(addr string, src Source, log *slog.Logger) (*Server, error) {
+func Listen(addr string, src Source, log *slog.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return &Server{ln: ln, log: log, srv: &http.Server{Handler: Handler(src), ReadHeaderTimeout: 10 * time.Second}}, nil
+	return &Server{ln: ln, log: log, srv: &http.Server{Handler: Handler(src, opts...), ReadHeaderTimeout: 10 * time.Second}}, nil
 }
 
 // Addr is the bound address.

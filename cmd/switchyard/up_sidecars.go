@@ -28,7 +28,11 @@ func (s sidecars) listen(d *daemon.Daemon, log *slog.Logger) ([]func(context.Con
 		return nil, err
 	}
 	if s.metricsAddr != "" {
-		ms, err := metrics.Listen(s.metricsAddr, d.Stats, log)
+		var opts []metrics.Option
+		if d.Config().ClusterStore != "" {
+			opts = append(opts, metrics.WithHosts(d.Hosts))
+		}
+		ms, err := metrics.Listen(s.metricsAddr, d.Stats, log, opts...)
 		if err != nil {
 			return fail(err)
 		}
