@@ -59,14 +59,20 @@ func (s *Store) AllocateIP(network string, subnet netip.Prefix, gateway, want ne
 			return netip.Addr{}, s.storeErr("allocate address", err)
 		}
 		if t.Succeeded {
+			s.forget(k)
 			return a, nil
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("%w: network %q: too many concurrent allocations, try again", ErrConflict, network)
 }
 
-// ReleaseIP frees an address this host holds.
+// ReleaseIP frees an address this host holds. When etcd cannot be reached
+// it is retried in the background until it succeeds.
 func (s *Store) ReleaseIP(network string, a netip.Addr) error {
+	return s.withdraw(s.key("ipam", network, a.String()), func() error { return s.releaseIP(network, a) })
+}
+
+func (s *Store) releaseIP(network string, a netip.Addr) error {
 	ctx, cancel := s.op()
 	defer cancel()
 	k := s.key("ipam", network, a.String())
@@ -96,20 +102,73 @@ func (s *Store) PutEndpoint(e Endpoint) error {
 	rec, _ := json.Marshal(e)
 	ctx, cancel := s.op()
 	defer cancel()
-	if _, err := s.cli.Put(ctx, s.key("endpoints", e.Network, e.Host, e.Name), string(rec), clientv3.WithLease(clientv3.LeaseID(e.Lease))); err != nil {
+	k := s.key("endpoints", e.Network, e.Host, e.Name)
+	s.forget(k)
+	if _, err := s.cli.Put(ctx, k, string(rec), clientv3.WithLease(clientv3.LeaseID(e.Lease))); err != nil {
 		return s.storeErr("publish endpoint", err)
 	}
 	return nil
 }
 
-// DeleteEndpoint withdraws one of this host's endpoints.
+// DeleteEndpoint withdraws one of this host's endpoints. When etcd cannot
+// be reached it is retried in the background until it succeeds, so the
+// record does not outlive the endpoint for as long as the lease lives.
 func (s *Store) DeleteEndpoint(network, name string) error {
-	ctx, cancel := s.op()
-	defer cancel()
-	if _, err := s.cli.Delete(ctx, s.key("endpoints", network, s.cfg.Host, name)); err != nil {
-		return s.storeErr("withdraw endpoint", err)
+	k := s.key("endpoints", network, s.cfg.Host, name)
+	return s.withdraw(k, func() error {
+		ctx, cancel := s.op()
+		defer cancel()
+		if _, err := s.cli.Delete(ctx, k); err != nil {
+			return s.storeErr("withdraw endpoint", err)
+		}
+		return nil
+	})
+}
+
+// withdraw runs a deletion of key, queueing it for retry when it fails.
+func (s *Store) withdraw(key string, del func() error) error {
+	err := del()
+	if err != nil {
+		s.mu.Lock()
+		s.retry[key] = del
+		s.mu.Unlock()
 	}
-	return nil
+	return err
+}
+
+// forget drops a queued withdrawal of key: the key is being written anew.
+func (s *Store) forget(key string) {
+	s.mu.Lock()
+	delete(s.retry, key)
+	s.mu.Unlock()
+}
+
+// retryLoop retries failed withdrawals every second.
+func (s *Store) retryLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		pending := make(map[string]func() error, len(s.retry))
+		for k, f := range s.retry {
+			pending[k] = f
+		}
+		s.mu.Unlock()
+		for k, f := range pending {
+			if f() == nil {
+				s.mu.Lock()
+				delete(s.retry, k)
+				s.mu.Unlock()
+				s.cfg.Log.Info("withdrawal retried", "key", k)
+			}
+		}
+	}
 }
 
 // Endpoints lists a network's endpoints on every host as last seen (only

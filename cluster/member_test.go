@@ -102,13 +102,21 @@ func TestEtcdRestart(t *testing.T) {
 	if len(endpointNames(a, "ov")) != 1 {
 		t.Fatal("a forgot b/web while etcd was down")
 	}
+	if err := b.DeleteEndpoint("ov", "web"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("withdraw with etcd down: %v, want ErrUnavailable", err)
+	}
 	srv.Restart()
 	if err := b.PutEndpoint(Endpoint{Network: "ov", Name: "db", MAC: "02:00:00:00:00:02", IP: "10.0.0.3"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a sees b/db after the restart", func() bool { return len(endpointNames(a, "ov")) == 2 })
+	eventually(t, 5*time.Second, "a sees b/db, and b/web withdrawn by the retry", func() bool {
+		eps := endpointNames(a, "ov")
+		_, db := eps["b/db"]
+		_, web := eps["b/web"]
+		return db && !web
+	})
 	time.Sleep(testTTL + time.Second)
-	if n := len(endpointNames(a, "ov")); n != 2 {
-		t.Fatalf("a sees %d endpoints a TTL after the restart, want 2", n)
+	if n := len(endpointNames(a, "ov")); n != 1 {
+		t.Fatalf("a sees %d endpoints a TTL after the restart, want 1", n)
 	}
 }

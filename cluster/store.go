@@ -89,6 +89,9 @@ type Store struct {
 	mu    sync.Mutex
 	lease clientv3.LeaseID
 	view  view
+	// retry holds withdrawals that failed (etcd out of reach), by key,
+	// retried every second until they succeed or the key is written anew.
+	retry map[string]func() error
 }
 
 // Open connects to etcd, registers this host and starts following the
@@ -107,7 +110,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("cluster store %s: %w: %w", cfg.Store, ErrUnavailable, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Store{cfg: cfg, cli: cli, ctx: ctx, cancel: cancel}
+	s := &Store{cfg: cfg, cli: cli, ctx: ctx, cancel: cancel, retry: map[string]func() error{}}
 	ka, err := s.register()
 	if err != nil {
 		cancel()
@@ -119,9 +122,10 @@ func Open(cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.keepAlive(ka)
 	go s.watch(rev)
+	go s.retryLoop()
 	cfg.Log.Info("joined cluster", "store", cfg.Store, "host", cfg.Host, "advertise", cfg.Advertise, "lease", int64(s.lease))
 	return s, nil
 }
@@ -203,14 +207,18 @@ func (s *Store) keepAlive(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 		if s.ctx.Err() != nil {
 			return
 		}
-		if ka = s.resume(); ka != nil {
-			continue
-		}
-		s.cfg.Log.Warn("cluster lease lost, registering again", "store", s.cfg.Store)
+		s.cfg.Log.Warn("cluster keep-alive lost, trying to keep the lease", "store", s.cfg.Store)
 		back := 200 * time.Millisecond
 		for {
+			// etcd restores leases with a fresh TTL when it restarts: keep
+			// ours if it is still there, else register anew.
+			if ka = s.resume(); ka != nil {
+				break
+			}
 			var err error
 			if ka, err = s.register(); err == nil {
+				s.cfg.Log.Info("registered again", "lease", s.Lease())
+				s.cfg.Handler.Rejoined()
 				break
 			}
 			s.cfg.Log.Warn("cluster registration failed", "err", err)
@@ -221,8 +229,6 @@ func (s *Store) keepAlive(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 			}
 			back = min(back*2, 2*time.Second)
 		}
-		s.cfg.Log.Info("registered again", "lease", s.Lease())
-		s.cfg.Handler.Rejoined()
 	}
 }
 
