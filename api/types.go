@@ -327,6 +327,10 @@ type CaptureRequest struct {
 	// Count stops after this many frames; Duration after this long.
 	Count    int           `json:"count,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Both records egress copies too. By default each frame is recorded
+	// once, on the port it entered by; with Ports given, both directions
+	// of those ports are recorded (as tcpdump on an interface does).
+	Both bool `json:"both,omitempty"`
 }
 
 // Publish paths: kernel DNAT, the userspace proxy, or both (the default,

@@ -24,6 +24,11 @@ type Config struct {
 	Filter Matcher
 	// Snaplen truncates captured frames (262144, tcpdump's default).
 	Snaplen int
+	// Both records frames in both directions. By default a frame is
+	// recorded once, on the port it entered the switch by (direction
+	// In): its egress copies on the ports it leaves by would show every
+	// segment twice (Wireshark marks the second as a retransmission).
+	Both bool
 	// QueueFrames and QueueBytes bound the frames waiting for the reader
 	// (4096 frames, 64 MiB); beyond them frames are dropped and counted.
 	QueueFrames int
@@ -72,6 +77,9 @@ func NewSession(cfg Config) *Session {
 // offer copies the matching frames of a batch into the queue. It runs on
 // the forwarding path: no blocking, no allocation (pooled copies).
 func (s *Session) offer(network, portName string, dir vswitch.Direction, fs []*port.Frame, now time.Time) {
+	if dir == vswitch.Out && !s.cfg.Both {
+		return
+	}
 	for _, f := range fs {
 		data := f.Data()
 		if s.cfg.Filter != nil && !s.cfg.Filter.Match(data) {

@@ -62,7 +62,10 @@ func (d *Daemon) startCapture(req api.CaptureRequest) (*captureSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := capture.NewSession(capture.Config{Filter: m, Snaplen: req.Snaplen})
+	// Every port: each frame once, where it entered. Chosen ports: both
+	// directions of them, or the frames they receive would be missing.
+	both := req.Both || len(req.Ports) > 0
+	s := capture.NewSession(capture.Config{Filter: m, Snaplen: req.Snaplen, Both: both})
 	h := d.hub(n.sw, hubName(n))
 	h.Add(s, sel)
 	return &captureSetup{hub: h, s: s, ports: ports, net: hubName(n)}, nil

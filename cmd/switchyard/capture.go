@@ -28,9 +28,13 @@ func cmdCapture(args []string, stdout, stderr io.Writer) error {
 	fs.IntVarP(&req.Count, "count", "c", 0, "stop after this many frames")
 	fs.DurationVar(&req.Duration, "duration", 0, "stop after this long")
 	fs.IntVar(&req.Snaplen, "snaplen", 0, "bytes kept per frame (262144)")
-	pos, err := parse(fs, args, 0, 1, "capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]")
+	fs.BoolVar(&req.Both, "both", false, "also record each frame's egress copies (default: once, on the port it entered by; with --port, both directions of those ports)")
+	pos, err := parse(fs, args, 0, 1, "capture [NETWORK] [--port NAME]... [--both] [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]")
 	if err != nil {
 		return err
+	}
+	if cf.json {
+		return usagef("capture: --json is not supported: use -w FILE for pcapng, or the line output")
 	}
 	if len(pos) == 1 {
 		req.Network = pos[0]
