@@ -337,21 +337,6 @@ func cmdPublish(args []string, out io.Writer) error {
 	return nil
 }
 
-func cmdUnpublish(args []string, out io.Writer) error {
-	fs := newFlags("unpublish")
-	var cf clientFlags
-	cf.register(fs)
-	pos, err := parse(fs, args, 2, 2, "unpublish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp]")
-	if err != nil {
-		return err
-	}
-	if err := cf.client().Unpublish(context.Background(), pos[0], pos[1]); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, pos[1])
-	return nil
-}
-
 func cmdPorts(args []string, out io.Writer) error {
 	fs := newFlags("ports")
 	var cf clientFlags

@@ -33,7 +33,7 @@ Usage:
   switchyard stats
   switchyard conntrack [NETWORK]
   switchyard publish NETWORK [HOSTIP:]HOSTPORT[-END]:ENDPOINT:PORT[-END][/tcp|/udp] [--path both|kernel|userspace]
-  switchyard unpublish NETWORK SPEC
+  switchyard unpublish NETWORK HOSTPORT[/tcp|/udp] | SPEC
   switchyard ports
   switchyard capture [NETWORK] [--port NAME]... [-w FILE] [-f FILTER] [-c COUNT] [--duration D] [--snaplen N]
   switchyard docker-proxy -proto tcp|udp -host-ip IP -host-port N -container-ip IP -container-port N [-use-listen-fd]
