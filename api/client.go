@@ -216,3 +216,10 @@ func (c *Client) Ports(ctx context.Context) ([]Published, error) {
 	var ps []Published
 	return ps, c.do(ctx, http.MethodGet, "/v1/ports", nil, &ps)
 }
+
+// RepairPorts makes the daemon re-create its nftables table with every
+// live kernel-path mapping when the table is missing or damaged.
+func (c *Client) RepairPorts(ctx context.Context) (Repair, error) {
+	var r Repair
+	return r, c.do(ctx, http.MethodPost, "/v1/ports/repair", struct{}{}, &r)
+}

@@ -360,3 +360,9 @@ type Published struct {
 	// Note explains a path narrower than the one asked for.
 	Note string `json:"note,omitempty"`
 }
+
+// Repair is the answer to POST /v1/ports/repair: one line saying what the
+// daemon found and did.
+type Repair struct {
+	Message string `json:"message"`
+}

@@ -87,15 +87,15 @@ type Daemon struct {
 	hubs     map[*vswitch.Switch]*capture.Hub
 	pcap     *capture.File // up --pcap
 
-	proxy       *proxy.Proxy // userspace path of published ports
-	rules       *portmap.Rules
-	oldForward  string // ip_forward before the kernel path turned it on
+	proxy       *proxy.Proxy   // userspace path of published ports
+	rules       *portmap.Rules // kernel path; nil while no mapping uses it
 	published   map[string]*published
 	ov          *overlayState             // overlay networks: VXLAN sockets, cluster store
 	uplinks     map[string]*uplink.Parent // uplink networks' host interfaces by name
 	saved       *state.Store              // the daemon's state on disk; nil: none kept
 	pending     map[string]state.Endpoint // interfaces being created or removed
 	savedLeases []state.Lease             // DHCP leases as last saved
+	oldForward  string                    // ip_forward recorded in the saved state
 	closed      bool
 	stop        chan struct{}  // closed by Close: stops the namespace watcher
 	reapers     sync.WaitGroup // the watcher and goroutines reaping vanished ports
@@ -288,12 +288,7 @@ func (d *Daemon) RemoveNetwork(name string) error {
 	if err := d.removeOverlay(n); err != nil {
 		return err
 	}
-	for k, p := range d.published {
-		if p.network == name {
-			d.uninstall(p)
-			delete(d.published, k)
-		}
-	}
+	d.dropPublished(func(p *published) bool { return p.network == name })
 	d.removeHostPort(n)
 	d.stopGateway(n)
 	d.stopUplink(n)

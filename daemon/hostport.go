@@ -4,18 +4,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
-	"os"
-	"strings"
 
+	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/portmap"
 	vswitch "github.com/switchyard/switchyard/switch"
 	"github.com/switchyard/switchyard/tap"
 )
-
-// RulesTable is the nftables table switchyard keeps its rules in.
-const RulesTable = "switchyard"
-
-const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
 // hostPort is a network's port in the host's own namespace: a TAP with an
 // address in the subnet, through which DNATed traffic reaches endpoints.
@@ -33,8 +27,31 @@ func hostIfName(network string) string {
 	return fmt.Sprintf("sy%08x", h.Sum32())
 }
 
-// ensureRules opens the nftables table and turns on IPv4 forwarding, once;
-// d.mu must be held.
+// RulesTable is the name of the daemon's own nftables table (family ip):
+// "switchyard-" and a hash of its socket path, so concurrent daemons never
+// touch each other's rules.
+func (d *Daemon) RulesTable() string { return portmap.TableName(d.cfg.Socket) }
+
+// removeLeftoverRules removes what a crashed previous instance of this
+// daemon left in the kernel (its table; the ip_forward value it changed),
+// unless restored mappings re-created the table already.
+func (d *Daemon) removeLeftoverRules() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cfg.DisableKernelPath || d.rules != nil { // restored mappings own it
+		return
+	}
+	msg, err := portmap.RemoveLeftover(d.RulesTable())
+	switch {
+	case err != nil:
+		d.cfg.Log.Warn("kernel path: leftover of a previous instance", "err", err)
+	case msg != "":
+		d.cfg.Log.Warn("kernel path: " + msg)
+	}
+}
+
+// ensureRules opens the nftables table (which turns on IPv4 forwarding),
+// once; d.mu must be held.
 func (d *Daemon) ensureRules() error {
 	if d.rules != nil {
 		return nil
@@ -42,20 +59,33 @@ func (d *Daemon) ensureRules() error {
 	if d.cfg.DisableKernelPath {
 		return fmt.Errorf("%w: kernel path disabled by the configuration (disable_kernel_path)", ErrInvalid)
 	}
-	r, err := portmap.OpenRules(RulesTable)
+	r, err := portmap.OpenRules(d.RulesTable(), d.oldForward)
 	if err != nil {
 		return fmt.Errorf("kernel path: %w", err)
 	}
-	old, err := os.ReadFile(ipForward)
-	if err == nil && strings.TrimSpace(string(old)) != "1" {
-		if err := os.WriteFile(ipForward, []byte("1"), 0o644); err != nil {
-			r.Close()
-			return fmt.Errorf("kernel path: enable IPv4 forwarding: %w", err)
-		}
-		d.oldForward = strings.TrimSpace(string(old))
-	}
 	d.rules = r
 	return nil
+}
+
+// releaseKernelPath deletes the table (restoring ip_forward) and the host
+// ports once no mapping uses the kernel path; d.mu must be held.
+func (d *Daemon) releaseKernelPath() {
+	if d.rules == nil {
+		return
+	}
+	for _, p := range d.published {
+		if p.path != api.PathUserspace {
+			return
+		}
+	}
+	for _, n := range d.networks {
+		d.removeHostPort(n)
+	}
+	if err := d.rules.Close(); err != nil {
+		d.cfg.Log.Warn("nftables", "err", err)
+	}
+	d.rules = nil
+	d.cfg.Log.Info("kernel path: last mapping removed: table deleted, ip_forward restored")
 }
 
 // ensureHostPort gives a network its host port; d.mu must be held.
@@ -82,10 +112,10 @@ func (d *Daemon) ensureHostPort(n *network) error {
 		n.pool.Release(addr)
 		return fmt.Errorf("host port for network %q: %w", n.name, err)
 	}
-	if err := d.rules.AddMasquerade(hp.ifname); err != nil {
+	if _, err := d.rules.AddHostPort(hp.ifname); err != nil {
 		n.sw.RemovePort(hp.id)
 		n.pool.Release(addr)
-		return err
+		return fmt.Errorf("host port for network %q: %w", n.name, err)
 	}
 	n.host = hp
 	d.cfg.Log.Info("host port created", "network", n.name, "ifname", hp.ifname, "addr", addr)
@@ -97,21 +127,41 @@ func (d *Daemon) removeHostPort(n *network) {
 	if n.host == nil {
 		return
 	}
-	if err := d.rules.DelMasquerade(n.host.ifname); err != nil {
-		d.cfg.Log.Warn("host port", "network", n.name, "err", err)
+	if d.rules != nil {
+		if _, err := d.rules.DelHostPort(n.host.ifname); err != nil {
+			d.cfg.Log.Warn("host port", "network", n.name, "err", err)
+		}
 	}
 	n.sw.RemovePort(n.host.id)
 	n.pool.Release(n.host.addr)
 	n.host = nil
 }
 
-// closePublishing removes every published port, the rules table and the
-// proxy, and restores IPv4 forwarding; d.mu must be held.
-func (d *Daemon) closePublishing() {
-	for k, p := range d.published {
-		d.uninstall(p)
-		delete(d.published, k)
+// RepairRules re-creates the kernel path's table with every live mapping
+// when it is missing or damaged (`switchyard ports --repair`) and says, in
+// one line, what it did.
+func (d *Daemon) RepairRules() (string, error) {
+	d.mu.Lock()
+	r := d.rules
+	d.mu.Unlock()
+	if r == nil {
+		return "no kernel-path mappings: nothing to repair", nil
 	}
+	msg, err := r.Repair()
+	if err != nil {
+		return "", fmt.Errorf("kernel path: %w", err)
+	}
+	if msg == "" {
+		return "nftables table ip " + r.Table() + " is intact", nil
+	}
+	d.cfg.Log.Warn("kernel path repaired", "what", msg)
+	return msg, nil
+}
+
+// closePublishing removes every published port, the rules table (which
+// restores IPv4 forwarding) and the proxy; d.mu must be held.
+func (d *Daemon) closePublishing() {
+	d.dropPublished(func(*published) bool { return true })
 	for _, n := range d.networks {
 		d.removeHostPort(n)
 	}
@@ -120,10 +170,6 @@ func (d *Daemon) closePublishing() {
 			d.cfg.Log.Warn("nftables", "err", err)
 		}
 		d.rules = nil
-	}
-	if d.oldForward != "" {
-		os.WriteFile(ipForward, []byte(d.oldForward), 0o644)
-		d.oldForward = ""
 	}
 	d.proxy.Close()
 }

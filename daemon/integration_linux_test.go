@@ -46,11 +46,14 @@ func startDaemonWith(t *testing.T, cfg daemon.Config) *live {
 		cfg.ResolvConf = filepath.Join(t.TempDir(), "resolv.conf")
 		os.WriteFile(cfg.ResolvConf, nil, 0o644)
 	}
+	sock := filepath.Join(t.TempDir(), "sy.sock")
+	if cfg.Socket == "" {
+		cfg.Socket = sock // also names the daemon's nftables table
+	}
 	d, err := daemon.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "sy.sock")
 	ln, err := daemon.Listen(sock)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,9 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
-	"syscall"
 
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/portmap"
@@ -18,9 +16,16 @@ type published struct {
 	spec    portmap.Spec
 	path    string
 	backend netip.Addr
-	note    string // why path is narrower than asked
+	note    string         // why path is narrower than asked
+	rules   *portmap.Rules // the table kmap is in (kernel path)
+	kmap    *portmap.Mapping
 	ids     []proxy.ID
-	dnats   []portmap.DNAT
+	// busy: a Publish or Unpublish is installing or removing this entry
+	// without d.mu; it alone touches kmap and ids until it clears busy.
+	busy bool
+	// gone: the entry's endpoint, network or daemon went away while busy;
+	// the owner removes what it installed.
+	gone bool
 }
 
 func (p *published) key() string { return p.network + " " + p.spec.String() }
@@ -30,152 +35,94 @@ func (p *published) describe() api.Published {
 }
 
 // Publish maps host ports to an endpoint's ports by the requested paths.
+// The control lock is held only to check and record the request: the
+// nftables transaction and the proxy's listeners are set up without it,
+// so a large range never blocks other API calls.
 func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published, error) {
+	spec, path, note, err := parsePublish(req)
+	if err != nil {
+		return api.Published{}, err
+	}
+	p, n, err := d.reserve(network, spec, path, note)
+	if err != nil {
+		return api.Published{}, err
+	}
+	kmap, ids, repaired, err := d.install(n, p)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p.busy = false
+	p.kmap, p.ids = kmap, ids
+	if err == nil && p.gone {
+		err = fmt.Errorf("%w: endpoint, network or daemon went away while publishing %s", ErrConflict, spec)
+	}
+	if err != nil {
+		d.removeInstalled(p)
+		delete(d.published, p.key())
+		d.releaseKernelPath()
+		return api.Published{}, err
+	}
+	d.save()
+	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", p.path, "backend", p.backend)
+	if p.note != "" {
+		d.cfg.Log.Warn("port published on a narrower path", "network", network, "spec", spec.String(), "why", p.note)
+	}
+	out := p.describe()
+	if repaired != "" {
+		out.Note = joinNotes(out.Note, repaired)
+	}
+	return out, nil
+}
+
+// parsePublish checks a publish request.
+func parsePublish(req api.PublishRequest) (portmap.Spec, string, string, error) {
 	spec, err := portmap.ParseSpec(req.Spec)
 	if err != nil {
-		return api.Published{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return portmap.Spec{}, "", "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	path := req.Path
 	if path == "" {
 		path = api.PathBoth
 	}
 	if path != api.PathBoth && path != api.PathKernel && path != api.PathUserspace {
-		return api.Published{}, fmt.Errorf("%w: path %q: want both, kernel or userspace", ErrInvalid, path)
+		return portmap.Spec{}, "", "", fmt.Errorf("%w: path %q: want both, kernel or userspace", ErrInvalid, path)
 	}
 	note := ""
 	if spec.HostIP.IsValid() && !spec.HostIP.Is4() {
 		switch path {
 		case api.PathKernel:
-			return api.Published{}, fmt.Errorf("%w: the kernel path is IPv4 only: use --path userspace (or both) for %s", ErrInvalid, spec.HostIP)
+			return portmap.Spec{}, "", "", fmt.Errorf("%w: the kernel path is IPv4 only: use --path userspace (or both) for %s", ErrInvalid, spec.HostIP)
 		case api.PathBoth:
 			// What dockerd does for IPv6 without ip6tables: the proxy alone.
 			path, note = api.PathUserspace, "the kernel path is IPv4 only: "+spec.HostIP.String()+" is served by the userspace path"
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n, err := d.network(network)
-	if err != nil {
-		return api.Published{}, err
-	}
-	if n.up != nil {
-		return api.Published{}, fmt.Errorf("%w: network %q is an uplink network: its endpoints are reachable on the LAN without publishing", ErrInvalid, n.name)
-	}
-	backend, err := n.resolve(spec.Endpoint)
-	if err != nil {
-		return api.Published{}, err
-	}
-	p := &published{network: network, spec: spec, path: path, backend: backend, note: note}
-	if _, dup := d.published[p.key()]; dup {
-		return api.Published{}, fmt.Errorf("%w: %s is already published on network %q", ErrConflict, spec, network)
-	}
-	if err := d.install(n, p); err != nil {
-		d.uninstall(p)
-		return api.Published{}, err
-	}
-	d.published[p.key()] = p
-	d.save()
-	d.cfg.Log.Info("port published", "network", network, "spec", spec.String(), "path", p.path, "backend", backend)
-	if p.note != "" {
-		d.cfg.Log.Warn("port published on a narrower path", "network", network, "spec", spec.String(), "why", p.note)
-	}
-	return p.describe(), nil
+	return spec, path, note, nil
 }
 
-// install sets up a request's paths; on error the caller uninstalls.
-func (d *Daemon) install(n *network, p *published) error {
-	if p.path != api.PathUserspace {
-		err := d.installDNAT(n, p)
-		switch {
-		case err != nil && p.path == api.PathBoth && !errors.Is(err, ErrConflict):
-			// The kernel path is unavailable here; the userspace path
-			// alone still serves every client.
-			d.uninstall(p)
-			p.path, p.note = api.PathUserspace, fmt.Sprintf("kernel path unavailable (%v): served by the userspace path alone", err)
-		case err != nil:
-			return err
-		}
-	}
-	if p.path != api.PathKernel {
-		return d.installProxy(n, p)
-	}
-	return nil
-}
-
-// installDNAT adds the kernel path's rules.
-func (d *Daemon) installDNAT(n *network, p *published) error {
-	if err := d.ensureHostPort(n); err != nil {
-		return err
-	}
-	s := p.spec
-	for i := range s.Count() {
-		dn := portmap.DNAT{Proto: s.Proto, HostIP: s.HostIP, HostPort: s.HostPort + uint16(i),
-			Dest: netip.AddrPortFrom(p.backend, s.Port+uint16(i))}
-		if err := d.rules.AddDNAT(dn); err != nil {
-			return err
-		}
-		p.dnats = append(p.dnats, dn)
-	}
-	return nil
-}
-
-// installProxy adds the userspace path's listeners: on the host address,
-// or on 0.0.0.0 and [::] when none was given (as dockerd starts a proxy
-// per address family). The IPv6 listener is skipped on hosts without IPv6.
-func (d *Daemon) installProxy(n *network, p *published) error {
-	s := p.spec
-	listens := []netip.Addr{s.HostIP}
-	if !s.HostIP.IsValid() {
-		listens = []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()}
-	}
-	for _, listen := range listens {
-		ids, err := d.proxy.AddRange(proxy.Mapping{Proto: proxy.Proto(s.Proto), Listen: netip.AddrPortFrom(listen, s.HostPort),
-			Backend: netip.AddrPortFrom(p.backend, s.Port), Dialer: n.gw}, s.Count())
-		if err != nil {
-			if listen == netip.IPv6Unspecified() && noIPv6(err) {
-				d.cfg.Log.Info("no IPv6 on this host: published port listens on IPv4 only", "spec", s.String(), "err", err)
-				continue
-			}
-			return fmt.Errorf("%w: %w", ErrConflict, err)
-		}
-		p.ids = append(p.ids, ids...)
-	}
-	return nil
-}
-
-// noIPv6 reports whether err says the host has no IPv6 to listen on.
-func noIPv6(err error) bool {
-	return errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EPROTONOSUPPORT)
-}
-
-// uninstall removes what install set up.
-func (d *Daemon) uninstall(p *published) {
-	for _, dn := range p.dnats {
-		if err := d.rules.DelDNAT(dn); err != nil {
-			d.cfg.Log.Warn("unpublish", "rule", dn, "err", err)
-		}
-	}
-	for _, id := range p.ids {
-		d.proxy.Remove(id)
-	}
-	p.dnats, p.ids = nil, nil
-}
-
-// Unpublish removes a published port mapping.
+// Unpublish removes a published port mapping; like Publish it holds the
+// control lock only to find and forget the entry.
 func (d *Daemon) Unpublish(network, specText string) error {
 	spec, err := portmap.ParseSpec(specText)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	key := network + " " + spec.String()
 	p, ok := d.published[key]
-	if !ok {
+	if !ok || p.busy {
+		d.mu.Unlock()
+		if ok {
+			return fmt.Errorf("%w: %s on network %q is being published or removed", ErrConflict, spec, network)
+		}
 		return fmt.Errorf("%w: %s is not published on network %q", ErrNotFound, spec, network)
 	}
-	d.uninstall(p)
+	p.busy = true
+	d.mu.Unlock()
+	d.removeInstalled(p)
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	delete(d.published, key)
+	d.releaseKernelPath()
 	d.save()
 	return nil
 }
@@ -183,21 +130,36 @@ func (d *Daemon) Unpublish(network, specText string) error {
 // unpublishBackend drops the mappings to an address that went away; d.mu
 // must be held.
 func (d *Daemon) unpublishBackend(network string, addr netip.Addr) {
-	for k, p := range d.published {
-		if p.network == network && p.backend == addr {
-			d.uninstall(p)
-			delete(d.published, k)
-		}
-	}
+	d.dropPublished(func(p *published) bool { return p.network == network && p.backend == addr })
 }
 
-// Ports lists published ports.
+// dropPublished removes the mappings for which match is true (those being
+// installed are marked for their owner to remove); d.mu must be held.
+func (d *Daemon) dropPublished(match func(*published) bool) {
+	for k, p := range d.published {
+		if !match(p) {
+			continue
+		}
+		if p.busy {
+			p.gone = true
+			continue
+		}
+		d.removeInstalled(p)
+		delete(d.published, k)
+	}
+	d.releaseKernelPath()
+}
+
+// Ports lists published ports, with a note on each kernel-path mapping
+// when the kernel path cannot serve external clients.
 func (d *Daemon) Ports() []api.Published {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := []api.Published{}
 	for _, p := range d.published {
-		out = append(out, p.describe())
+		if !p.busy {
+			out = append(out, p.describe())
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network+out[i].Spec < out[j].Network+out[j].Spec })
 	return out
@@ -216,4 +178,11 @@ func (n *network) resolve(target string) (netip.Addr, error) {
 		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("%w: no endpoint %q on network %q", ErrNotFound, target, n.name)
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }

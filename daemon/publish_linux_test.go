@@ -113,7 +113,7 @@ func TestPublishBothPaths(t *testing.T) {
 	}
 	// Delete the DNAT rules by hand: the proxy still answers, and the
 	// endpoint now sees the real client.
-	if out, err := exec.Command("nft", "flush", "chain", "ip", daemon.RulesTable, "prerouting").CombinedOutput(); err != nil {
+	if out, err := exec.Command("nft", "flush", "chain", "ip", l.d.RulesTable(), "prerouting").CombinedOutput(); err != nil {
 		t.Fatalf("nft flush: %v %s", err, out)
 	}
 	if who, err := askWho(client, hostIP+":18080"); err != nil || who != clientIP {
@@ -166,7 +166,7 @@ func TestPublishBothPaths(t *testing.T) {
 		t.Fatal("unpublished port still answers")
 	}
 	l.stop()
-	if out, _ := exec.Command("nft", "list", "tables").CombinedOutput(); strings.Contains(string(out), daemon.RulesTable) {
+	if out, _ := exec.Command("nft", "list", "tables").CombinedOutput(); strings.Contains(string(out), l.d.RulesTable()) {
 		t.Fatalf("nftables table left after shutdown:\n%s", out)
 	}
 }

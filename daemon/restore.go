@@ -170,8 +170,7 @@ func (d *Daemon) restorePublished(rec state.Published) error {
 	if _, dup := d.published[p.key()]; dup {
 		return fmt.Errorf("recorded twice")
 	}
-	if err := d.install(n, p); err != nil {
-		d.uninstall(p)
+	if err := d.installLocked(n, p); err != nil {
 		return err
 	}
 	d.published[p.key()] = p

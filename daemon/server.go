@@ -77,6 +77,10 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/ports", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, d.Ports())
 	})
+	mux.HandleFunc("POST /v1/ports/repair", func(w http.ResponseWriter, r *http.Request) {
+		msg, err := d.RepairRules()
+		answer(w, http.StatusOK, api.Repair{Message: msg}, err)
+	})
 	mux.HandleFunc("GET /v1/conntrack", func(w http.ResponseWriter, r *http.Request) {
 		ct, err := d.Conntrack(r.URL.Query().Get("network"))
 		answer(w, http.StatusOK, ct, err)
@@ -162,6 +166,8 @@ func Listen(path string) (net.Listener, error) {
 // Serve answers API requests on ln until ctx is done, then stops serving
 // and detaches everything (TAPs disappear, addresses are freed).
 func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
+	// The socket is ours now: what a crashed predecessor on it left is too.
+	d.removeLeftoverRules()
 	// Request contexts derive from ctx: shutting down ends running
 	// captures (they send their closing counters) instead of waiting.
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second,

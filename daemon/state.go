@@ -72,6 +72,9 @@ func (d *Daemon) save() {
 // must be held.
 func (d *Daemon) snapshot() state.State {
 	st := state.State{OldForward: d.oldForward}
+	if d.rules != nil {
+		st.OldForward = d.rules.OldForward()
+	}
 	for _, n := range d.networks {
 		if !n.builtin && n.ov == nil { // overlay networks come from the cluster
 			st.Networks = append(st.Networks, n.req)

@@ -341,8 +341,19 @@ func cmdPorts(args []string, out io.Writer) error {
 	fs := newFlags("ports")
 	var cf clientFlags
 	cf.register(fs)
+	repair := fs.Bool("repair", false, "re-create the daemon's nftables table with every live mapping if it is missing or damaged")
 	if _, err := parse(fs, args, 0, 0, "ports"); err != nil {
 		return err
+	}
+	if *repair {
+		r, err := cf.client().RepairPorts(context.Background())
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(out, r)
+		}
+		fmt.Fprintln(out, r.Message)
 	}
 	ps, err := cf.client().Ports(context.Background())
 	if err != nil {
@@ -351,9 +362,9 @@ func cmdPorts(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ps)
 	}
-	return table(out, "NETWORK\tSPEC\tBACKEND\tPATH", func(tw io.Writer) {
+	return table(out, "NETWORK\tSPEC\tBACKEND\tPATH\tNOTE", func(tw io.Writer) {
 		for _, p := range ps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Network, p.Spec, p.Backend, p.Path)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Network, p.Spec, p.Backend, p.Path, p.Note)
 		}
 	})
 }
