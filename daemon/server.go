@@ -166,6 +166,7 @@ func Listen(path string) (net.Listener, error) {
 // Serve answers API requests on ln until ctx is done, then stops serving
 // and detaches everything (TAPs disappear, addresses are freed).
 func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
+	rl := newReserveListener(ln, d.cfg.Log)
 	// The socket is ours now: what a crashed predecessor on it left is too.
 	d.removeLeftoverRules()
 	// Request contexts derive from ctx: shutting down ends running
@@ -173,7 +174,7 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(newReserveListener(ln, d.cfg.Log)) }()
+	go func() { errc <- srv.Serve(rl) }()
 	var err error
 	select {
 	case <-ctx.Done():
