@@ -17,7 +17,12 @@ func TestSlowPortDropsAndCountsWithoutStallingOthers(t *testing.T) {
 	// Teach the switch where mac(2) (slow) and mac(3) (fast) live.
 	slow.Inject(frame(bcast, mac(2), 0))
 	fast.Inject(frame(bcast, mac(3), 0))
-	waitFor(t, func() bool { return r.sw.Stats().FDBEntries == 2 })
+	// Wait until both floods have been written everywhere (a: 2, slow: 1,
+	// fast: 1), so a late flood cannot land on slow after base is read.
+	waitFor(t, func() bool {
+		return r.sw.Stats().FDBEntries == 2 && statsOf(r, "a").TxFrames == 2 &&
+			statsOf(r, "slow").TxFrames == 1 && statsOf(r, "fast").TxFrames == 1
+	})
 	for _, p := range r.ports {
 		drain(p)
 	}
