@@ -109,7 +109,7 @@ func TestEtcdRestart(t *testing.T) {
 	if err := b.PutEndpoint(Endpoint{Network: "ov", Name: "db", MAC: "02:00:00:00:00:02", IP: "10.0.0.3"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a sees b/db, and b/web withdrawn by the retry", func() bool {
+	eventually(t, 15*time.Second, "a sees b/db, and b/web withdrawn by the retry", func() bool {
 		eps := endpointNames(a, "ov")
 		_, db := eps["b/db"]
 		_, web := eps["b/web"]
