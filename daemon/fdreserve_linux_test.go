@@ -18,6 +18,12 @@ import (
 // process taken (as a range publish or a connection flood would), the
 // control API still answers, promptly, several times in a row.
 func TestControlSocketUnderFDExhaustion(t *testing.T) {
+	// Known broken: the daemon and the client share this process's
+	// descriptor table, so the daemon's own goroutines take the descriptor
+	// the test frees for the client (0 of 6 standalone runs passed on
+	// 881e3f3). It needs the daemon in a subprocess; until then it is opt-in
+	// and the feature is not claimed as verified.
+	nstest.OptIn(t, "SWITCHYARD_FD_EXHAUSTION", "the in-process fd-exhaustion test (known racy)")
 	nstest.RequireNetAdmin(t)
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	os.WriteFile(resolv, nil, 0o644)
