@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ const testTTL = 2 * time.Second
 func openStore(t *testing.T, srv *etcdtest.Server, name string, h Handler) *Store {
 	t.Helper()
 	s, err := Open(Config{Store: srv.URL(), Host: name, Advertise: netip.MustParseAddr("192.0.2.1"),
-		TTL: testTTL, Handler: h})
+		TTL: testTTL, Handler: h, Log: slog.New(slog.NewTextHandler(testLog{t, name}, nil))})
 	if err != nil {
 		t.Fatalf("Open %s: %v", name, err)
 	}
@@ -71,3 +72,12 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 	return time.Since(start)
 }
+
+// testLog writes a store's log lines to the test's log, prefixed with the
+// host's name, so a failure shows what the stores did.
+type testLog struct {
+	t    *testing.T
+	host string
+}
+
+func (w testLog) Write(p []byte) (int, error) { w.t.Log(w.host, string(p)); return len(p), nil }
