@@ -44,4 +44,9 @@ type ProxyStats struct {
 	BytesOut     uint64 `json:"bytes_out"`
 	// Refused counts UDP datagrams dropped as the flow table was full.
 	Refused uint64 `json:"refused"`
+	// Expired counts UDP flows ended by the idle timeout.
+	Expired uint64 `json:"expired"`
+	// DatagramsIn and DatagramsOut count UDP datagrams relayed each way.
+	DatagramsIn  uint64 `json:"datagrams_in"`
+	DatagramsOut uint64 `json:"datagrams_out"`
 }

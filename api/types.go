@@ -359,6 +359,9 @@ type Published struct {
 	Backend string `json:"backend"`
 	// Note explains a path narrower than the one asked for.
 	Note string `json:"note,omitempty"`
+	// Proxy holds the userspace path's counters of this mapping (summed
+	// over its ports); absent on the kernel path alone.
+	Proxy *ProxyStats `json:"proxy,omitempty"`
 }
 
 // Repair is the answer to POST /v1/ports/repair: one line saying what the

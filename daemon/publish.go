@@ -158,7 +158,12 @@ func (d *Daemon) Ports() []api.Published {
 	out := []api.Published{}
 	for _, p := range d.published {
 		if !p.busy {
-			out = append(out, p.describe())
+			pi := p.describe()
+			if len(p.ids) > 0 {
+				st := apiProxyStats(d.proxy.StatsOf(p.ids))
+				pi.Proxy = &st
+			}
+			out = append(out, pi)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network+out[i].Spec < out[j].Network+out[j].Spec })

@@ -292,6 +292,14 @@ func TestPublishUDP(t *testing.T) {
 	if who, err := askWhoUDP(client, hostIP+":18095"); err != nil || who != clientIP {
 		t.Fatalf("UDP userspace path: endpoint saw %q (%v), want the client %s", who, err, clientIP)
 	}
+	// ports shows the mapping's flow table counters.
+	ps, err := l.c.Ports(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Proxy == nil || ps[0].Proxy.Active != 1 || ps[0].Proxy.Accepted != 1 || ps[0].Proxy.DatagramsIn < 1 {
+		t.Fatalf("ports after one UDP flow: %+v", ps)
+	}
 	publish(t, l, "18096:web:96/udp", api.PathKernel)
 	if who, err := askWhoUDP(client, hostIP+":18096"); err != nil || !strings.HasPrefix(who, "10.90.0.") || who == "10.90.0.1" {
 		t.Fatalf("UDP kernel path: endpoint saw %q (%v), want the host port's address", who, err)

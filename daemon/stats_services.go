@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/dhcp"
+	"github.com/switchyard/switchyard/proxy"
 )
 
 // serviceStats reports the counters of a network gateway's DNS and DHCP
@@ -25,7 +26,12 @@ func (s *services) serviceStats() (api.DNSStats, api.DHCPStats) {
 
 // proxyStats reports the userspace publish path's counters.
 func (d *Daemon) proxyStats() api.ProxyStats {
-	ps := d.proxy.Stats()
+	return apiProxyStats(d.proxy.Stats())
+}
+
+// apiProxyStats converts the proxy's counters for the API.
+func apiProxyStats(ps proxy.Stats) api.ProxyStats {
 	return api.ProxyStats{Accepted: ps.Accepted, Active: ps.Active, DialFailures: ps.DialFailures,
-		AcceptErrors: ps.AcceptErrors, BytesIn: ps.BytesIn, BytesOut: ps.BytesOut, Refused: ps.Refused}
+		AcceptErrors: ps.AcceptErrors, BytesIn: ps.BytesIn, BytesOut: ps.BytesOut, Refused: ps.Refused,
+		Expired: ps.Expired, DatagramsIn: ps.DatagramsIn, DatagramsOut: ps.DatagramsOut}
 }

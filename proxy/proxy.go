@@ -209,6 +209,24 @@ func (p *Proxy) Stats() Stats {
 	return sum
 }
 
+// StatsOf returns the counters summed over the given mappings (IDs no
+// longer in use count nothing): the per-publish view of a port range.
+func (p *Proxy) StatsOf(ids []ID) Stats {
+	p.mu.Lock()
+	runs := make([]mapping, 0, len(ids))
+	for _, id := range ids {
+		if run, ok := p.mappings[id]; ok {
+			runs = append(runs, run)
+		}
+	}
+	p.mu.Unlock()
+	var sum Stats
+	for _, run := range runs {
+		sum.add(run.info().Stats)
+	}
+	return sum
+}
+
 // Close removes every mapping and makes later Adds fail. It returns when
 // all of the Proxy's goroutines have ended; it always returns nil.
 func (p *Proxy) Close() error {

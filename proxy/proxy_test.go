@@ -32,6 +32,9 @@ func TestAddRemoveAtRunTime(t *testing.T) {
 	if s := p.Stats(); s.Accepted != 2 || s.Active != 2 || s.BytesIn < 3 {
 		t.Fatalf("Stats: %+v", s)
 	}
+	if s := p.StatsOf([]ID{id2, 999}); s.Accepted != 1 || s.DatagramsIn != 1 || s.BytesIn != 3 {
+		t.Fatalf("StatsOf the UDP mapping: %+v", s)
+	}
 
 	if err := p.Remove(id1); err != nil {
 		t.Fatal(err)

@@ -362,9 +362,13 @@ func cmdPorts(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ps)
 	}
-	return table(out, "NETWORK\tSPEC\tBACKEND\tPATH\tNOTE", func(tw io.Writer) {
+	return table(out, "NETWORK\tSPEC\tBACKEND\tPATH\tACTIVE\tREFUSED\tEXPIRED\tNOTE", func(tw io.Writer) {
 		for _, p := range ps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Network, p.Spec, p.Backend, p.Path, p.Note)
+			active, refused, expired := "-", "-", "-"
+			if p.Proxy != nil {
+				active, refused, expired = fmt.Sprint(p.Proxy.Active), fmt.Sprint(p.Proxy.Refused), fmt.Sprint(p.Proxy.Expired)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Network, p.Spec, p.Backend, p.Path, active, refused, expired, p.Note)
 		}
 	})
 }
