@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // ErrServerClosed is returned by ServeUDP and ServeTCP when called after
@@ -26,10 +27,8 @@ type Server struct {
 	ctx    context.Context // cancelled by Close: aborts forwards
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	conns  map[io.Closer]struct{} // packet conns, listeners and TCP conns being served
-	wg     sync.WaitGroup         // serve loops, TCP connections and forwards
+	conns flow.Tracker   // packet conns, listeners and TCP conns being served (Hold)
+	wg    sync.WaitGroup // forwards
 }
 
 // New returns a server for cfg with an empty record set. It serves nothing
@@ -43,7 +42,6 @@ func New(cfg Config) *Server {
 		tcp:    tcpConns{max: cfg.MaxTCPConns, m: map[*tcpConn]struct{}{}},
 		ctx:    ctx,
 		cancel: cancel,
-		conns:  map[io.Closer]struct{}{},
 	}
 	s.table.Store(&table{})
 	return s
@@ -64,59 +62,25 @@ func (s *Server) SetRecords(records []Record) {
 // connection being served, aborts forwards in progress and waits for the
 // server's goroutines, including the ServeUDP and ServeTCP loops, to return.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if s.conns.Closed() {
 		return nil
 	}
-	s.closed = true
 	s.cancel()
-	var errs []error
-	for c := range s.conns {
-		errs = append(errs, closeConn(c))
-	}
-	s.mu.Unlock()
+	err := s.conns.Close()
+	s.conns.Wait()
 	s.wg.Wait()
-	return errors.Join(errs...)
+	return err
 }
 
-// closeConn closes c after waking up any goroutine blocked on it, in case
-// its Close does not (deadlines for conns, Shutdown for gVisor listeners).
-func closeConn(c io.Closer) error {
-	switch c := c.(type) {
-	case interface{ SetDeadline(time.Time) error }:
-		_ = c.SetDeadline(time.Now())
-	case interface{ SetReadDeadline(time.Time) error }:
-		_ = c.SetReadDeadline(time.Now())
-	}
-	if sh, ok := c.(interface{ Shutdown() }); ok {
-		sh.Shutdown()
-	}
-	if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
-	return nil
-}
-
-// track registers c to be closed by Close and adds a goroutine to the wait
-// group. It reports false (and registers nothing) once the server is closed.
+// track registers c to be closed by Close and counts the goroutine
+// serving it. It reports false (and registers nothing) once the server is closed.
 func (s *Server) track(c io.Closer) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
+	return s.conns.Hold(c)
 }
 
 // untrack undoes track once the goroutine serving c is done with it.
 func (s *Server) untrack(c io.Closer) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wg.Done()
+	s.conns.Release(c)
 }
 
 // isClosed reports whether Close has been called.
@@ -126,20 +90,5 @@ func (s *Server) isClosed() bool {
 
 // pause waits d or until Close, reporting false if the server was closed.
 func (s *Server) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// nextBackoff doubles a retry delay, from 5ms up to one second.
-func nextBackoff(d time.Duration) time.Duration {
-	if d == 0 {
-		return 5 * time.Millisecond
-	}
-	return min(2*d, time.Second)
+	return flow.Sleep(s.ctx, nil, d)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // ServeTCP accepts connections on ln and answers their queries until Close
@@ -22,7 +24,7 @@ func (s *Server) ServeTCP(ln net.Listener) error {
 	}
 	defer s.untrack(ln)
 	defer ln.Close()
-	var backoff time.Duration
+	var bo flow.Backoff
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -31,7 +33,7 @@ func (s *Server) ServeTCP(ln net.Listener) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = nextBackoff(backoff)
+				backoff := bo.Next()
 				s.cfg.Log.Warn("dns: tcp accept failed; retrying", "addr", ln.Addr(), "err", err, "retry_in", backoff)
 				if !s.pause(backoff) {
 					return nil
@@ -40,7 +42,7 @@ func (s *Server) ServeTCP(ln net.Listener) error {
 			}
 			return fmt.Errorf("dns: serving tcp on %v: %w", ln.Addr(), err)
 		}
-		backoff = 0
+		bo.Reset()
 		tc := &tcpConn{c: c}
 		tc.markIdle()
 		ok, evicted := s.tcp.admit(tc)

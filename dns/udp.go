@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // writeTimeout bounds sending one reply.
@@ -24,7 +26,7 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 	defer s.untrack(pc)
 	defer pc.Close()
 	buf := make([]byte, maxMsgLen)
-	var backoff time.Duration
+	var bo flow.Backoff
 	for {
 		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -35,14 +37,14 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 				// io.EOF is how gVisor's gonet reports a closed endpoint.
 				return fmt.Errorf("dns: serving udp on %v: %w", pc.LocalAddr(), err)
 			}
-			backoff = nextBackoff(backoff)
+			backoff := bo.Next()
 			s.cfg.Log.Warn("dns: udp read failed; retrying", "addr", pc.LocalAddr(), "err", err, "retry_in", backoff)
 			if !s.pause(backoff) {
 				return nil
 			}
 			continue
 		}
-		backoff = 0
+		bo.Reset()
 		s.serveDatagram(pc, addr, buf[:n])
 	}
 }
@@ -58,8 +60,8 @@ func (s *Server) serveDatagram(pc net.PacketConn, addr net.Addr, b []byte) {
 		s.writeUDP(pc, addr, s.finish(s.overloaded(req), req, true))
 		return
 	}
-	// The read loop holds a wait group count, so this Add cannot race
-	// with Close's Wait.
+	// Close waits for the read loop (Hold) before waiting for forwards,
+	// so this Add cannot race with that Wait.
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

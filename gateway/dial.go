@@ -7,8 +7,9 @@ import (
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+
+	"github.com/switchyard/switchyard/flow/netstack"
 )
 
 // DialTCP opens a connection from the gateway's stack to dst, an endpoint
@@ -16,13 +17,14 @@ import (
 // path). The endpoint sees src as the source when its replies route back
 // through the gateway (src is outside the network and not loopback);
 // otherwise it sees the gateway's address. The signature matches
-// proxy.Dialer.
+// proxy.Dialer; the connections can wait for input without a buffer
+// (flow.ReadWaiter).
 func (g *Gateway) DialTCP(ctx context.Context, src, dst netip.AddrPort) (net.Conn, error) {
 	local, remote, err := g.dialAddrs(src, dst)
 	if err != nil {
 		return nil, err
 	}
-	c, err := gonet.DialTCPWithBind(ctx, g.stack, local, remote, ipv4.ProtocolNumber)
+	c, err := netstack.DialTCP(ctx, g.stack, local, remote, ipv4.ProtocolNumber)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: dial %s as %s: %w", dst, src.Addr(), err)
 	}
@@ -35,7 +37,7 @@ func (g *Gateway) DialUDP(ctx context.Context, src, dst netip.AddrPort) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	c, err := gonet.DialUDP(g.stack, &local, &remote, ipv4.ProtocolNumber)
+	c, err := netstack.DialUDP(g.stack, local, remote, ipv4.ProtocolNumber)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: dial udp %s as %s: %w", dst, src.Addr(), err)
 	}

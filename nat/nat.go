@@ -12,6 +12,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // Config configures the NAT of one gateway. Zero fields take defaults.
@@ -45,6 +47,8 @@ type Config struct {
 	MaxTCPPending int
 	// Now tells the time (ages in listings); nil means time.Now.
 	Now func() time.Time
+	// Clock times UDP idle expiry; nil is the system clock.
+	Clock flow.Clock
 	// Log receives flow errors; nil discards them.
 	Log *slog.Logger
 }
@@ -72,6 +76,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Clock == nil {
+		c.Clock = flow.SystemClock{}
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -81,17 +88,13 @@ func (c *Config) setDefaults() {
 type NAT struct {
 	cfg    Config
 	table  *table
+	udp    *flow.Table[*Flow, *udpFlow] // UDP flows and their idle expiry
 	ping   *pinger
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	conns map[closer]struct{} // open connections, closed by Close
+	conns  flow.Tracker // open connections, closed by Close
 }
-
-// closer is anything Close can end.
-type closer interface{ Close() error }
 
 // New installs TCP and UDP forwarders on s (which must be promiscuous and
 // allow spoofing on its NIC). Endpoints registered on s (DNS, ...) take
@@ -99,8 +102,8 @@ type closer interface{ Close() error }
 func New(s *stack.Stack, cfg Config) *NAT {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &NAT{cfg: cfg, table: newTable(cfg.MaxTCP, cfg.MaxUDP), ctx: ctx, cancel: cancel,
-		conns: map[closer]struct{}{}, ping: newPinger(cfg.Log)}
+	n := &NAT{cfg: cfg, table: newTable(cfg.MaxTCP, cfg.MaxUDP), ctx: ctx, cancel: cancel, ping: newPinger(cfg.Log),
+		udp: flow.NewTable[*Flow, *udpFlow](flow.TableConfig{Max: cfg.MaxUDP, Idle: cfg.UDPIdle, Clock: cfg.Clock})}
 	tf := tcp.NewForwarder(s, 0, cfg.MaxTCPPending, n.handleTCP)
 	s.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(s, n.handleUDP)
@@ -142,34 +145,15 @@ func (n *NAT) Flows() []FlowInfo { return n.table.list(n.cfg.Now()) }
 func (n *NAT) Stats() Stats {
 	st := n.table.stats()
 	st.ICMPUnsupported, st.ICMPForwarded, st.ICMPDropped = n.ping.stats()
+	st.UDPExpired = n.udp.Stats().Expired
 	return st
-}
-
-// track remembers an open connection so Close can end it.
-func (n *NAT) track(c closer) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ctx.Err() != nil {
-		return false
-	}
-	n.conns[c] = struct{}{}
-	return true
-}
-
-func (n *NAT) untrack(c closer) {
-	n.mu.Lock()
-	delete(n.conns, c)
-	n.mu.Unlock()
 }
 
 // Close ends every flow and waits for their goroutines.
 func (n *NAT) Close() {
 	n.cancel()
-	n.mu.Lock()
-	for c := range n.conns {
-		c.Close()
-	}
-	n.mu.Unlock()
+	n.conns.Close()
+	n.udp.Close()
 	n.ping.close()
 	n.wg.Wait()
 }

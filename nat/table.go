@@ -39,6 +39,8 @@ type Stats struct {
 	// RefusedPolicy counts flows refused by policy (host loopback not
 	// allowed, another network's subnet).
 	RefusedPolicy uint64
+	// UDPExpired counts UDP flows ended by the idle timeout.
+	UDPExpired uint64
 	// DialFailed counts TCP connections the destination refused or that
 	// timed out (the endpoint got a RST).
 	DialFailed uint64

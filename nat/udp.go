@@ -1,23 +1,35 @@
 package nat
 
 import (
+	"errors"
 	"net"
-	"sync"
 	"sync/atomic"
-	"time"
+	"syscall"
 
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/switchyard/switchyard/flow"
+	"github.com/switchyard/switchyard/flow/netstack"
 )
 
-// maxDatagram is the largest UDP payload relayed.
-const maxDatagram = 65535
+// udpFlow is a UDP flow's two sockets: the endpoint's side in the
+// netstack and the host's.
+type udpFlow struct {
+	guest *netstack.UDPConn
+	host  net.Conn
+}
+
+// Close closes both sockets (the flow table calls it at expiry).
+func (u *udpFlow) Close() error {
+	u.guest.Close()
+	return u.host.Close()
+}
 
 // handleUDP runs for the first datagram of a new (endpoint, destination)
 // pair: it opens a connected host socket and relays both ways until the
-// flow has been idle for UDPIdle. Returning false makes the stack answer
-// ICMP port unreachable.
+// flow table expires the flow (UDPIdle without a datagram either way).
+// Returning false makes the stack answer ICMP port unreachable.
 func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 	id := r.ID()
 	f := &Flow{Proto: "udp", Endpoint: addrPort(id.RemoteAddress, id.RemotePort),
@@ -46,54 +58,50 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 		n.table.remove(f)
 		return false
 	}
-	guest := gonet.NewUDPConn(&wq, ep)
-	if !n.track(guest) || !n.track(host) {
-		guest.Close()
-		host.Close()
+	uf := &udpFlow{guest: netstack.NewUDPConn(&wq, ep), host: host}
+	e, added, err := n.udp.Add(f, uf, uf)
+	if err != nil || !added {
+		uf.Close()
 		n.table.remove(f)
 		return true
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
+	var ends atomic.Int32
+	end := func() {
+		uf.Close()
+		if ends.Add(1) == 2 {
+			n.udp.Remove(e)
+			n.table.remove(f)
+		}
+		n.wg.Done()
+	}
 	go func() {
-		defer n.wg.Done()
-		n.relayUDP(guest, host, f)
-		n.untrack(guest)
-		n.untrack(host)
-		n.table.remove(f)
+		defer end()
+		n.relayUDP(e, uf.host, uf.guest, &f.ToDest)
+	}()
+	go func() {
+		defer end()
+		n.relayUDP(e, uf.guest, uf.host, &f.FromDest)
 	}()
 	return true
 }
 
-// relayUDP moves datagrams both ways; the flow ends when neither side has
-// sent anything for UDPIdle, or on an error.
-func (n *NAT) relayUDP(guest *gonet.UDPConn, host net.Conn, f *Flow) {
-	var last atomic.Int64
-	last.Store(time.Now().UnixNano())
-	idle := n.cfg.UDPIdle
-	var wg sync.WaitGroup
-	wg.Add(2)
-	one := func(dst, src net.Conn, count *atomic.Uint64) {
-		defer wg.Done()
-		defer dst.Close()
-		defer src.Close()
-		buf := make([]byte, maxDatagram)
-		for {
-			src.SetReadDeadline(time.Unix(0, last.Load()).Add(idle))
-			k, err := src.Read(buf)
-			if err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() && time.Since(time.Unix(0, last.Load())) < idle {
-					continue // the other direction was active
-				}
-				return
-			}
-			last.Store(time.Now().UnixNano())
-			if _, err := dst.Write(buf[:k]); err != nil {
-				return
-			}
-			count.Add(uint64(k))
+// relayUDP moves datagrams from src to dst, touching the flow's entry,
+// until either socket is closed or fails. Waiting, it holds no buffer.
+func (n *NAT) relayUDP(e *flow.Entry[*Flow, *udpFlow], dst, src net.Conn, count *atomic.Uint64) {
+	r := flow.NewReader(src, true)
+	defer r.Release()
+	send := func(b []byte) error {
+		n.udp.Touch(e)
+		if _, err := dst.Write(b); err != nil {
+			return err
+		}
+		count.Add(uint64(len(b)))
+		return nil
+	}
+	for {
+		if err := r.Next(send); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+			return
 		}
 	}
-	go one(host, guest, &f.ToDest)
-	go one(guest, host, &f.FromDest)
-	wg.Wait()
 }

@@ -10,17 +10,19 @@
 // which may use the client's address as the source so the backend sees the
 // real client.
 //
-// TCP: one goroutine pair per connection, copying with splice(2) when both
-// ends are *net.TCPConn, half-closes passed on (CloseWrite), a dial timeout
-// and TCP keepalive. An accept error (EMFILE, ENFILE, ENOBUFS, ...) never
+// TCP: each connection relayed by the flow engine (flow.Relay: splice(2)
+// through pooled pipes when both ends are host sockets, no buffer held
+// while a direction waits, half-closes and resets passed on), with a dial
+// timeout and TCP keepalive. An accept error (EMFILE, ENFILE, ENOBUFS, ...) never
 // stops a mapping: it is counted and the accept loop backs off
 // exponentially (capped at about 1 s) and carries on. A backend that
 // refuses shows the client an accepted connection that is closed at once,
 // as docker-proxy does.
 //
-// UDP: a flow table keyed by the client's address, one connected backend
-// socket per flow, an idle timeout (90 s by default), and a cap on flows
-// with a counter of the datagrams it refused. On a wildcard listener
+// UDP: a flow table (flow.Table) keyed by the client's address, one
+// connected backend socket per flow read into shared buffers, an idle
+// timeout (90 s by default) on an injectable clock, and a cap on flows
+// with counters of the datagrams it refused and the flows that expired. On a wildcard listener
 // (0.0.0.0 or ::) replies leave from the address the client sent to
 // (IP_PKTINFO / IPV6_PKTINFO).
 //

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // Proto is a mapping's transport protocol.
@@ -152,7 +154,7 @@ func (b *base) dialContext() (context.Context, context.CancelFunc) {
 // warn logs at most one warning a second per mapping, saying how many
 // were left out in between.
 func (b *base) warn(msg string, args ...any) {
-	now := time.Now().UnixNano()
+	now := b.cfg.Clock.Now().UnixNano()
 	last := b.lastWarn.Load()
 	if now-last < int64(time.Second) || !b.lastWarn.CompareAndSwap(last, now) {
 		b.suppressed.Add(1)
@@ -164,40 +166,21 @@ func (b *base) warn(msg string, args ...any) {
 	b.log.Warn(msg, args...)
 }
 
-// sleep waits for d or the end of the mapping; it reports whether the
-// mapping is still running.
-func (b *base) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-b.ctx.Done():
-		return false
-	}
+// newBackoff returns the pacing of a mapping's accept or receive loop.
+func (b *base) newBackoff() *flow.Backoff {
+	return &flow.Backoff{Max: b.cfg.MaxAcceptBackoff}
 }
 
 // backOff handles a failed accept or receive: it reports false when the
 // mapping is closing (the loop is to end); otherwise it counts the error,
-// warns with msg and pauses, doubling *delay up to MaxAcceptBackoff, and
+// warns with msg and pauses (doubling up to MaxAcceptBackoff), and
 // reports whether the mapping still runs.
-func (b *base) backOff(delay *time.Duration, msg string, err error) bool {
+func (b *base) backOff(bo *flow.Backoff, msg string, err error) bool {
 	if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 		return false
 	}
 	b.ctr.acceptErrors.Add(1)
-	*delay = nextBackoff(*delay, b.cfg.MaxAcceptBackoff)
-	b.warn(msg, "err", err, "pause", *delay)
-	return b.sleep(*delay)
-}
-
-// nextBackoff doubles the pause after a failed accept or read, from 5 ms
-// up to max.
-func nextBackoff(d, max time.Duration) time.Duration {
-	if d == 0 {
-		d = 5 * time.Millisecond
-	} else {
-		d *= 2
-	}
-	return min(d, max)
+	d := bo.Next()
+	b.warn(msg, "err", err, "pause", d)
+	return flow.Sleep(b.ctx, b.cfg.Clock, d)
 }

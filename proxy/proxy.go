@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // Defaults of the zero Config fields.
@@ -44,6 +46,9 @@ type Config struct {
 	// Dialer reaches backends of mappings that have no Dialer of their
 	// own; nil means HostDialer{KeepAlive: KeepAlive}.
 	Dialer Dialer
+	// Clock times UDP idle expiry, back-off pauses and warnings; nil is
+	// the system clock.
+	Clock flow.Clock
 }
 
 func (c *Config) setDefaults() {
@@ -64,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Dialer == nil {
 		c.Dialer = HostDialer{KeepAlive: c.KeepAlive}
+	}
+	if c.Clock == nil {
+		c.Clock = flow.SystemClock{}
 	}
 }
 

@@ -46,7 +46,6 @@ type counters struct {
 	accepted, dialFailures, acceptErrors atomic.Uint64
 	bytesIn, bytesOut                    atomic.Uint64
 	datagramsIn, datagramsOut            atomic.Uint64
-	refused, expired                     atomic.Uint64
 	active                               atomic.Int64
 }
 
@@ -60,7 +59,5 @@ func (c *counters) snapshot() Stats {
 		BytesOut:     c.bytesOut.Load(),
 		DatagramsIn:  c.datagramsIn.Load(),
 		DatagramsOut: c.datagramsOut.Load(),
-		Refused:      c.refused.Load(),
-		Expired:      c.expired.Load(),
 	}
 }

@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
-	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // tcpMapping accepts connections and relays each to a backend connection.
 type tcpMapping struct {
 	*base
-	ln net.Listener
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{} // client and backend connections open now
-	closed bool
+	ln    net.Listener
+	conns flow.Tracker // client and backend connections open now
 }
 
 // startTCP opens (or takes) the listener and starts the accept loop.
@@ -31,7 +28,7 @@ func startTCP(b *base) (*tcpMapping, error) {
 	}
 	b.local = addrPortOf(ln.Addr())
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	t := &tcpMapping{base: b, ln: ln, conns: make(map[net.Conn]struct{})}
+	t := &tcpMapping{base: b, ln: ln}
 	t.wg.Add(1)
 	go t.acceptLoop()
 	return t, nil
@@ -41,18 +38,18 @@ func startTCP(b *base) (*tcpMapping, error) {
 // and followed by a pause that doubles up to MaxAcceptBackoff.
 func (t *tcpMapping) acceptLoop() {
 	defer t.wg.Done()
-	var delay time.Duration
+	bo := t.newBackoff()
 	for {
 		c, err := t.ln.Accept()
 		if err != nil {
-			if !t.backOff(&delay, "accept failed; backing off", err) {
+			if !t.backOff(bo, "accept failed; backing off", err) {
 				return
 			}
 			continue
 		}
-		delay = 0
+		bo.Reset()
 		t.ctr.accepted.Add(1)
-		if !t.track(c) {
+		if !t.conns.Add(c) {
 			c.Close()
 			return
 		}
@@ -67,9 +64,9 @@ func (t *tcpMapping) acceptLoop() {
 func (t *tcpMapping) handle(c net.Conn) {
 	defer t.wg.Done()
 	defer t.ctr.active.Add(-1)
-	defer t.untrack(c)
+	defer t.conns.Remove(c)
 	if t.m.Listener != nil {
-		setKeepAlive(c, t.cfg.KeepAlive) // our own listeners set it on accept
+		flow.SetKeepAlive(c, t.cfg.KeepAlive) // our own listeners set it on accept
 	}
 	client := addrPortOf(c.RemoteAddr())
 	ctx, cancel := t.dialContext()
@@ -84,31 +81,13 @@ func (t *tcpMapping) handle(c net.Conn) {
 		t.warn("backend dial failed", "client", client.String(), "err", err)
 		return
 	}
-	if !t.track(bc) {
+	if !t.conns.Add(bc) {
 		bc.Close()
 		c.Close()
 		return
 	}
-	defer t.untrack(bc)
-	relay(c, bc, &t.ctr.bytesIn, &t.ctr.bytesOut)
-}
-
-// track registers a connection so that stop can close it; it reports
-// false once the mapping is stopping.
-func (t *tcpMapping) track(c net.Conn) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return false
-	}
-	t.conns[c] = struct{}{}
-	return true
-}
-
-func (t *tcpMapping) untrack(c net.Conn) {
-	t.mu.Lock()
-	delete(t.conns, c)
-	t.mu.Unlock()
+	defer t.conns.Remove(bc)
+	flow.Relay(c, bc, &t.ctr.bytesIn, &t.ctr.bytesOut)
 }
 
 // stop closes the listener and every connection, then waits for the
@@ -116,24 +95,6 @@ func (t *tcpMapping) untrack(c net.Conn) {
 func (t *tcpMapping) stop() {
 	t.cancel()
 	t.ln.Close()
-	t.mu.Lock()
-	t.closed = true
-	for c := range t.conns {
-		c.Close()
-	}
-	t.mu.Unlock()
+	t.conns.Close()
 	t.wg.Wait()
-}
-
-// setKeepAlive turns TCP keepalive on (period d) or off (d < 0).
-func setKeepAlive(c net.Conn, d time.Duration) {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return
-	}
-	if d < 0 {
-		tc.SetKeepAlive(false)
-		return
-	}
-	tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: d, Interval: d})
 }

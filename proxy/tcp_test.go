@@ -152,11 +152,10 @@ func TestTCPAcceptErrorBackoff(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	var d time.Duration
+	bo := (&base{cfg: Config{MaxAcceptBackoff: time.Second}}).newBackoff()
 	var got []string
 	for range 10 {
-		d = nextBackoff(d, time.Second)
-		got = append(got, d.String())
+		got = append(got, bo.Next().String())
 	}
 	want := "5ms 10ms 20ms 40ms 80ms 160ms 320ms 640ms 1s 1s"
 	if strings.Join(got, " ") != want {

@@ -6,29 +6,28 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
+
+	"github.com/switchyard/switchyard/flow"
 )
 
 // udpMapping relays datagrams between clients and a backend, one flow
-// (one connected backend socket) per client address.
+// (one connected backend socket) per client address, in a flow.Table.
 type udpMapping struct {
 	*base
-	sock *packetSock
-
-	mu     sync.Mutex
-	flows  map[netip.AddrPort]*udpFlow
-	closed bool
+	sock  *packetSock
+	flows *flow.Table[netip.AddrPort, *udpFlow]
 }
 
 // udpFlow is one client's flow.
 type udpFlow struct {
+	u       *udpMapping
+	entry   *flow.Entry[netip.AddrPort, *udpFlow]
 	client  netip.AddrPort
 	backend net.Conn
-	last    atomic.Int64             // unix nanoseconds of the last datagram either way
 	reply   atomic.Pointer[replySrc] // where replies leave from
+	send    func([]byte) error       // toClient, bound once
 }
 
 // replySrc is a reply source address and its control message.
@@ -54,10 +53,19 @@ func startUDP(b *base) (*udpMapping, error) {
 	}
 	b.local = addrPortOf(pc.LocalAddr())
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	u := &udpMapping{base: b, sock: sock, flows: make(map[netip.AddrPort]*udpFlow)}
+	u := &udpMapping{base: b, sock: sock, flows: flow.NewTable[netip.AddrPort, *udpFlow](flow.TableConfig{
+		Max: b.cfg.UDPMaxFlows, Idle: b.cfg.UDPIdleTimeout, Clock: b.cfg.Clock})}
 	u.wg.Add(1)
 	go u.readLoop()
 	return u, nil
+}
+
+// info adds the flow table's counters to the mapping's.
+func (u *udpMapping) info() MappingInfo {
+	mi := u.base.info()
+	ts := u.flows.Stats()
+	mi.Stats.Refused, mi.Stats.Expired = ts.Refused, ts.Expired
+	return mi
 }
 
 // readLoop receives client datagrams and passes each to its flow,
@@ -66,16 +74,16 @@ func (u *udpMapping) readLoop() {
 	defer u.wg.Done()
 	buf := make([]byte, maxDatagram)
 	oob := make([]byte, u.sock.oobLen)
-	var delay time.Duration
+	bo := u.newBackoff()
 	for {
 		n, client, local, err := u.sock.read(buf, oob)
 		if err != nil {
-			if !u.backOff(&delay, "receive failed; backing off", err) {
+			if !u.backOff(bo, "receive failed; backing off", err) {
 				return
 			}
 			continue
 		}
-		delay = 0
+		bo.Reset()
 		f := u.flow(client)
 		if f == nil {
 			continue
@@ -83,7 +91,7 @@ func (u *udpMapping) readLoop() {
 		if r := f.reply.Load(); r == nil || r.local != local {
 			f.reply.Store(&replySrc{local: local, oob: u.sock.replyOOB(local)})
 		}
-		f.last.Store(time.Now().UnixNano())
+		u.flows.Touch(f.entry)
 		if _, err := f.backend.Write(buf[:n]); err != nil {
 			if !errors.Is(err, syscall.ECONNREFUSED) {
 				u.warn("send to backend failed", "client", client.String(), "err", err)
@@ -96,22 +104,15 @@ func (u *udpMapping) readLoop() {
 }
 
 // flow returns client's flow, creating it if the table has room; nil if
-// the datagram is to be dropped.
+// the datagram is to be dropped. Only readLoop creates flows.
 func (u *udpMapping) flow(client netip.AddrPort) *udpFlow {
-	u.mu.Lock()
-	f, ok := u.flows[client]
-	full := len(u.flows) >= u.cfg.UDPMaxFlows
-	u.mu.Unlock()
-	if ok {
-		return f
+	if e, ok := u.flows.Get(client); ok {
+		return e.Value
 	}
-	if full {
-		u.ctr.refused.Add(1)
+	if !u.flows.Admit() {
 		u.warn("UDP flow table full; datagram dropped", "client", client.String(), "max", u.cfg.UDPMaxFlows)
 		return nil
 	}
-	// Only this goroutine creates flows, so the table cannot have filled
-	// up, nor gained this client, while the lock was not held.
 	ctx, cancel := u.dialContext()
 	bc, err := u.dialer.DialUDP(ctx, client, u.m.Backend)
 	cancel()
@@ -120,16 +121,14 @@ func (u *udpMapping) flow(client netip.AddrPort) *udpFlow {
 		u.warn("backend dial failed", "client", client.String(), "err", err)
 		return nil
 	}
-	f = &udpFlow{client: client, backend: bc}
-	f.last.Store(time.Now().UnixNano())
-	u.mu.Lock()
-	if u.closed {
-		u.mu.Unlock()
+	f := &udpFlow{u: u, client: client, backend: bc}
+	f.send = f.toClient
+	e, ok, err := u.flows.Add(client, f, bc)
+	if err != nil || !ok {
 		bc.Close()
 		return nil
 	}
-	u.flows[client] = f
-	u.mu.Unlock()
+	f.entry = e
 	u.ctr.accepted.Add(1)
 	u.ctr.active.Add(1)
 	u.wg.Add(1)
@@ -138,65 +137,57 @@ func (u *udpMapping) flow(client netip.AddrPort) *udpFlow {
 }
 
 // replyLoop relays the backend's datagrams to the client until the flow
-// has been idle for UDPIdleTimeout or the mapping stops.
+// table expires the flow (closing its backend socket) or the mapping
+// stops. While waiting it holds no buffer: each datagram is read into one
+// of the flow engine's shared buffers.
 func (u *udpMapping) replyLoop(f *udpFlow) {
 	defer u.wg.Done()
 	defer u.ctr.active.Add(-1)
 	defer f.backend.Close()
-	defer u.forget(f)
-	idle := u.cfg.UDPIdleTimeout
-	buf := make([]byte, maxDatagram)
+	defer u.flows.Remove(f.entry)
+	r := flow.NewReader(f.backend, true)
+	defer r.Release()
 	for {
-		f.backend.SetReadDeadline(time.Unix(0, f.last.Load()).Add(idle))
-		n, err := f.backend.Read(buf)
-		if err != nil {
-			var ne net.Error
-			switch {
-			case errors.Is(err, syscall.ECONNREFUSED):
-				continue // nothing listens on the backend (yet): keep the flow
-			case errors.As(err, &ne) && ne.Timeout():
-				if time.Since(time.Unix(0, f.last.Load())) < idle {
-					continue // the client sent something meanwhile
-				}
-				u.ctr.expired.Add(1)
-			}
-			return
-		}
-		f.last.Store(time.Now().UnixNano())
-		var oob []byte
-		if r := f.reply.Load(); r != nil {
-			oob = r.oob
-		}
-		if err := u.sock.write(buf[:n], f.client, oob); err != nil {
+		err := r.Next(f.send)
+		switch {
+		case err == nil, errors.Is(err, syscall.ECONNREFUSED):
+			// Nothing listening on the backend (yet) keeps the flow.
+		case errors.Is(err, errClientSend):
 			if u.ctx.Err() != nil {
 				return
 			}
-			u.warn("send to client failed", "client", f.client.String(), "err", err)
-			continue
+		default:
+			return
 		}
-		u.ctr.datagramsOut.Add(1)
-		u.ctr.bytesOut.Add(uint64(n))
 	}
 }
 
-// forget removes f from the flow table.
-func (u *udpMapping) forget(f *udpFlow) {
-	u.mu.Lock()
-	if u.flows[f.client] == f {
-		delete(u.flows, f.client)
+// errClientSend marks a failed send to the client (the flow goes on).
+var errClientSend = errors.New("send to client failed")
+
+// toClient sends one backend datagram to the flow's client.
+func (f *udpFlow) toClient(b []byte) error {
+	u := f.u
+	u.flows.Touch(f.entry)
+	var oob []byte
+	if r := f.reply.Load(); r != nil {
+		oob = r.oob
 	}
-	u.mu.Unlock()
+	if err := u.sock.write(b, f.client, oob); err != nil {
+		if u.ctx.Err() == nil {
+			u.warn("send to client failed", "client", f.client.String(), "err", err)
+		}
+		return errClientSend
+	}
+	u.ctr.datagramsOut.Add(1)
+	u.ctr.bytesOut.Add(uint64(len(b)))
+	return nil
 }
 
 // stop closes the socket and every flow, then waits for the goroutines.
 func (u *udpMapping) stop() {
 	u.cancel()
 	u.sock.close()
-	u.mu.Lock()
-	u.closed = true
-	for _, f := range u.flows {
-		f.backend.Close()
-	}
-	u.mu.Unlock()
+	u.flows.Close()
 	u.wg.Wait()
 }
