@@ -26,6 +26,13 @@ const daemonEnv = "SWITCHYARD_TEST_DAEMON"
 // TestMain runs the test binary as a daemon when daemonEnv is set: tests
 // kill that process with SIGKILL, which they cannot do to themselves.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(echoEnv); spec != "" {
+		if err := runEcho(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "echo:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if cfg := os.Getenv(daemonEnv); cfg != "" {
 		if err := runDaemon(cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "daemon:", err)

@@ -17,6 +17,8 @@ import (
 // that fails closes both connections, and a reset is passed on as a reset.
 // Relay runs one direction on the calling goroutine and one on a new one.
 func Relay(a, b net.Conn, aToB, bToA *atomic.Uint64) {
+	flowStarted()
+	defer flowEnded()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

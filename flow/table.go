@@ -118,6 +118,7 @@ func (t *Table[K, V]) Add(key K, v V, c io.Closer) (e *Entry[K, V], ok bool, err
 	e.last.Store(t.cfg.Clock.Now().UnixNano())
 	t.m[key] = e
 	t.created.Add(1)
+	flowStarted()
 	if !t.sweeping {
 		t.sweeping = true
 		t.wg.Add(1)
@@ -140,6 +141,7 @@ func (t *Table[K, V]) Remove(e *Entry[K, V]) bool {
 		return false
 	}
 	delete(t.m, e.Key)
+	flowEnded()
 	return true
 }
 
@@ -153,6 +155,7 @@ func (t *Table[K, V]) Sweep() int {
 	for k, e := range t.m {
 		if now-e.last.Load() >= idle {
 			delete(t.m, k)
+			flowEnded()
 			gone = append(gone, e.c)
 		}
 	}
@@ -213,6 +216,7 @@ func (t *Table[K, V]) Close() {
 	t.closed = true
 	es := t.m
 	t.m = make(map[K]*Entry[K, V])
+	liveFlows.Add(-int64(len(es)))
 	close(t.stop)
 	t.mu.Unlock()
 	for _, e := range es {

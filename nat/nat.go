@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -92,8 +91,7 @@ type NAT struct {
 	ping   *pinger
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	conns  flow.Tracker // open connections, closed by Close
+	conns  flow.Tracker // open connections (and their relays: Hold), closed by Close
 }
 
 // New installs TCP and UDP forwarders on s (which must be promiscuous and
@@ -155,7 +153,7 @@ func (n *NAT) Close() {
 	n.conns.Close()
 	n.udp.Close()
 	n.ping.close()
-	n.wg.Wait()
+	n.conns.Wait()
 }
 
 func addrPort(a tcpip.Address, port uint16) netip.AddrPort {

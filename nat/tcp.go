@@ -10,7 +10,8 @@ import (
 	"github.com/switchyard/switchyard/flow/netstack"
 )
 
-// handleTCP runs once per SYN (on a goroutine of gVisor's forwarder): the
+// handleTCP runs once per SYN (on a goroutine gVisor's forwarder started
+// for it, which then relays the connection until it ends): the
 // host-side connection is dialed first, and the endpoint's SYN is answered
 // only when it succeeded; otherwise the endpoint gets a RST. The flow is
 // then relayed by flow.Relay (half-closes and resets passed on; no buffer
@@ -51,17 +52,15 @@ func (n *NAT) handleTCP(r *tcp.ForwarderRequest) {
 	r.Complete(false)
 	ep.SocketOptions().SetKeepAlive(true)
 	guest := netstack.NewTCPConn(&wq, ep)
-	if !n.conns.Add(guest, host) {
+	if !n.conns.Hold(guest, host) {
 		guest.Close()
 		host.Close()
 		n.table.remove(f)
 		return
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		flow.Relay(guest, host, &f.ToDest, &f.FromDest)
-		n.conns.Remove(guest, host)
-		n.table.remove(f)
-	}()
+	// gVisor runs each request on a goroutine of its own: the relay goes
+	// on on it (one goroutine fewer to start per connection).
+	flow.Relay(guest, host, &f.ToDest, &f.FromDest)
+	n.conns.Release(guest, host)
+	n.table.remove(f)
 }

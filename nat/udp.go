@@ -59,21 +59,26 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 		return false
 	}
 	uf := &udpFlow{guest: netstack.NewUDPConn(&wq, ep), host: host}
-	e, added, err := n.udp.Add(f, uf, uf)
-	if err != nil || !added {
+	if !n.conns.Hold(uf) {
 		uf.Close()
 		n.table.remove(f)
 		return true
 	}
-	n.wg.Add(2)
+	e, added, err := n.udp.Add(f, uf, uf)
+	if err != nil || !added {
+		uf.Close()
+		n.conns.Release(uf)
+		n.table.remove(f)
+		return true
+	}
 	var ends atomic.Int32
 	end := func() {
 		uf.Close()
 		if ends.Add(1) == 2 {
 			n.udp.Remove(e)
 			n.table.remove(f)
+			n.conns.Release(uf)
 		}
-		n.wg.Done()
 	}
 	go func() {
 		defer end()
