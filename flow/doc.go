@@ -17,6 +17,10 @@
 // expired. [Reader] reads datagrams or stream chunks into pooled buffers
 // shared by every flow, so an idle flow holds none.
 //
+// When many flows have ended, the memory they used is handed back to the
+// kernel (see reclaim.go) instead of waiting for the runtime's periodic
+// collection and slow scavenger.
+//
 // Tracker remembers the connections and listeners an owner must close
 // when it stops; Backoff paces retries after failed accepts and reads.
 //
