@@ -7,7 +7,7 @@ import "sync"
 // takes a large one from a pool shared by all flows.
 const (
 	SmallBufSize = 2 << 10
-	LargeBufSize = 64 << 10
+	LargeBufSize = 256 << 10
 )
 
 var largeBufs = sync.Pool{New: func() any {

@@ -16,6 +16,18 @@ type ReadWaiter interface {
 	WaitRead() error
 }
 
+// Notifier is a ReadWaiter that can also call a function when input may
+// have arrived, so a direction waiting for it needs no goroutine at all
+// (netstack connections).
+type Notifier interface {
+	ReadWaiter
+	// Readable reports whether a read would not block.
+	Readable() bool
+	// OnReadable makes f run whenever input may have arrived; f must not
+	// block.
+	OnReadable(f func())
+}
+
 // Reader reads a connection's input one chunk (or one datagram) at a time
 // into a pooled buffer. A host socket is read through its raw descriptor
 // and a ReadWaiter after waiting, so while waiting for input neither holds

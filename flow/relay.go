@@ -15,19 +15,38 @@ import (
 // not counted). A direction that ends with EOF half-closes its
 // destination (CloseWrite: the peer reads EOF and may still send); one
 // that fails closes both connections, and a reset is passed on as a reset.
-// Relay runs one direction on the calling goroutine and one on a new one.
+// Relay runs one direction on the calling goroutine; the other runs on a
+// new goroutine, or, when its source is a Notifier, on short-lived
+// goroutines started when input arrives (an idle connection then has one
+// goroutine, not two).
 func Relay(a, b net.Conn, aToB, bToA *atomic.Uint64) {
 	flowStarted()
 	defer flowEnded()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var done <-chan struct{}
+	switch {
+	case isNotifier(a):
+		done = startPump(b, a.(Notifier), a, aToB)
+		oneWay(a, b, bToA)
+	case isNotifier(b):
+		done = startPump(a, b.(Notifier), b, bToA)
 		oneWay(b, a, aToB)
-	}()
-	oneWay(a, b, bToA)
+	default:
+		ch := make(chan struct{})
+		go func() {
+			defer close(ch)
+			oneWay(b, a, aToB)
+		}()
+		done = ch
+		oneWay(a, b, bToA)
+	}
 	<-done
 	a.Close()
 	b.Close()
+}
+
+func isNotifier(c net.Conn) bool {
+	_, ok := c.(Notifier)
+	return ok
 }
 
 // oneWay copies src to dst and ends that direction.
@@ -35,7 +54,12 @@ func oneWay(dst, src net.Conn, n *atomic.Uint64) {
 	if n == nil {
 		n = new(atomic.Uint64)
 	}
-	err := Copy(dst, src, n)
+	endDirection(dst, src, Copy(dst, src, n))
+}
+
+// endDirection ends a direction that stopped with err (nil: EOF): a
+// half-close, or both connections closed, with a reset passed on.
+func endDirection(dst, src net.Conn, err error) {
 	if err == nil {
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 			return

@@ -6,6 +6,7 @@ package netstack
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -25,15 +26,37 @@ type waitable struct {
 	wq    *waiter.Queue
 	ep    tcpip.Endpoint
 	entry waiter.Entry
-	ch    <-chan struct{}
+	ch    chan struct{}
+	fn    atomic.Pointer[func()]
 	once  sync.Once
 }
 
 func (w *waitable) init(wq *waiter.Queue, ep tcpip.Endpoint) {
 	w.wq, w.ep = wq, ep
-	w.entry, w.ch = waiter.NewChannelEntry(readyMask)
+	w.ch = make(chan struct{}, 1)
+	w.entry = waiter.NewFunctionEntry(readyMask, w.notify)
 	wq.EventRegister(&w.entry)
 }
+
+// notify runs on the stack's goroutines: it wakes a WaitRead and calls
+// the OnReadable function.
+func (w *waitable) notify(waiter.EventMask) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+	if fn := w.fn.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// Readable reports whether a read would not block (data, the end of the
+// stream or an error).
+func (w *waitable) Readable() bool { return w.ep.Readiness(readyMask) != 0 }
+
+// OnReadable makes f run, on the stack's goroutines, whenever input may
+// have arrived; f must not block.
+func (w *waitable) OnReadable(f func()) { w.fn.Store(&f) }
 
 // WaitRead returns once a read would not block (closing the endpoint
 // wakes it too).
@@ -52,7 +75,7 @@ type TCPConn struct {
 	waitable
 }
 
-var _ flow.ReadWaiter = (*TCPConn)(nil)
+var _ flow.Notifier = (*TCPConn)(nil)
 
 // NewTCPConn wraps a connected TCP endpoint and its wait queue.
 func NewTCPConn(wq *waiter.Queue, ep tcpip.Endpoint) *TCPConn {
@@ -87,7 +110,7 @@ type UDPConn struct {
 	waitable
 }
 
-var _ flow.ReadWaiter = (*UDPConn)(nil)
+var _ flow.Notifier = (*UDPConn)(nil)
 
 // NewUDPConn wraps a UDP endpoint and its wait queue.
 func NewUDPConn(wq *waiter.Queue, ep tcpip.Endpoint) *UDPConn {
