@@ -152,9 +152,13 @@ func (d *Daemon) RepairRules() (string, error) {
 		return "", fmt.Errorf("kernel path: %w", err)
 	}
 	if msg == "" {
-		return "nftables table ip " + r.Table() + " is intact", nil
+		msg = "nftables table ip " + r.Table() + " is intact"
+	} else {
+		d.cfg.Log.Warn("kernel path repaired", "what", msg)
 	}
-	d.cfg.Log.Warn("kernel path repaired", "what", msg)
+	if f, err := r.CheckFirewall(); err == nil && f.Blocked() != "" {
+		msg += "; " + kernelBlockedNote(f.Blocked())
+	}
 	return msg, nil
 }
 

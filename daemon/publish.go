@@ -17,6 +17,7 @@ type published struct {
 	path    string
 	backend netip.Addr
 	note    string         // why path is narrower than asked
+	blocked string         // at publish: why the kernel path cannot serve external clients
 	rules   *portmap.Rules // the table kmap is in (kernel path)
 	kmap    *portmap.Mapping
 	ids     []proxy.ID
@@ -67,6 +68,10 @@ func (d *Daemon) Publish(network string, req api.PublishRequest) (api.Published,
 		d.cfg.Log.Warn("port published on a narrower path", "network", network, "spec", spec.String(), "why", p.note)
 	}
 	out := p.describe()
+	out.Note = joinNotes(out.Note, p.blocked)
+	if p.blocked != "" {
+		d.cfg.Log.Warn("kernel path cannot serve external clients", "network", network, "spec", spec.String(), "why", p.blocked)
+	}
 	if repaired != "" {
 		out.Note = joinNotes(out.Note, repaired)
 	}
@@ -155,10 +160,14 @@ func (d *Daemon) dropPublished(match func(*published) bool) {
 func (d *Daemon) Ports() []api.Published {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	blocked := d.kernelBlocked()
 	out := []api.Published{}
 	for _, p := range d.published {
 		if !p.busy {
 			pi := p.describe()
+			if p.path != api.PathUserspace {
+				pi.Note = joinNotes(pi.Note, blocked)
+			}
 			if len(p.ids) > 0 {
 				st := apiProxyStats(d.proxy.StatsOf(p.ids))
 				pi.Proxy = &st
@@ -185,9 +194,29 @@ func (n *network) resolve(target string) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%w: no endpoint %q on network %q", ErrNotFound, target, n.name)
 }
 
+// kernelBlocked is the note for kernel-path mappings when a foreign
+// firewall stops the kernel path now ("" when nothing does); d.mu must
+// be held.
+func (d *Daemon) kernelBlocked() string {
+	if d.rules == nil {
+		return ""
+	}
+	f, err := d.rules.CheckFirewall()
+	if err != nil {
+		return "cannot tell whether a firewall stops the kernel path: " + err.Error()
+	}
+	if why := f.Blocked(); why != "" {
+		return kernelBlockedNote(why)
+	}
+	return ""
+}
+
 func joinNotes(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + "; " + b
 }

@@ -71,8 +71,34 @@ func (d *Daemon) prepareKernelPath(n *network, p *published) error {
 		return err
 	default:
 		p.rules = d.rules
+		d.passFirewall(p)
 	}
 	return nil
+}
+
+// passFirewall lets the kernel path's forwarded flows through a foreign
+// forward-hook drop policy (Docker's FORWARD chain) where it can; where
+// it cannot, `both` falls back to the userspace path and `kernel` keeps
+// serving host-local clients with a note; d.mu must be held.
+func (d *Daemon) passFirewall(p *published) {
+	f, err := d.rules.PassFirewall()
+	why := f.Blocked()
+	if err != nil || why == "" {
+		return
+	}
+	if p.path == api.PathBoth {
+		p.path, p.rules = api.PathUserspace, nil
+		p.note = joinNotes(p.note, "the kernel path cannot serve external clients here ("+why+"): served by the userspace path alone")
+		d.releaseKernelPath()
+		return
+	}
+	p.blocked = kernelBlockedNote(why)
+}
+
+// kernelBlockedNote is the note on a kernel-path mapping a foreign
+// firewall stops.
+func kernelBlockedNote(why string) string {
+	return "the kernel path cannot serve external clients: " + why + "; it serves host-local clients of the host's own addresses"
 }
 
 // installLocked installs p at once with d.mu held: for restoring mappings

@@ -27,6 +27,8 @@ type Rules struct {
 	// oldForward is net.ipv4.ip_forward before the table (or a crashed
 	// predecessor's) turned it on; "" when it was on already.
 	oldForward string
+	// fw is what the last look at a foreign firewall found.
+	fw Firewall
 }
 
 // ErrClosed is returned by the methods of closed Rules.
@@ -59,6 +61,7 @@ func OpenRules(table, recorded string) (*Rules, error) {
 		c.CloseLasting()
 		return nil, err
 	}
+	r.syncFirewall() // drops a predecessor's accept rules
 	return r, nil
 }
 
@@ -143,10 +146,15 @@ func (r *Rules) Del(m Mapping) (repaired string, err error) {
 		func() { delete(r.mappings, m) }, func() { r.mappings[m] = true })
 }
 
-// AddHostPort lets a network's host port carry published flows.
+// AddHostPort lets a network's host port carry published flows, through
+// a foreign forward-hook drop policy too where it can (see PassFirewall).
 func (r *Rules) AddHostPort(ifname string) (repaired string, err error) {
-	return r.change(func(c *nftables.Conn) error { return r.queueHostPort(c, ifname, true) },
+	repaired, err = r.change(func(c *nftables.Conn) error { return r.queueHostPort(c, ifname, true) },
 		func() { r.hostIfs[ifname] = true }, func() { delete(r.hostIfs, ifname) })
+	if err != nil {
+		return repaired, err
+	}
+	return r.afterHostPorts(repaired, ifname), nil
 }
 
 // DelHostPort forgets a network's host port.
@@ -157,8 +165,12 @@ func (r *Rules) DelHostPort(ifname string) (repaired string, err error) {
 	if !known {
 		return "", nil
 	}
-	return r.change(func(c *nftables.Conn) error { return r.queueHostPort(c, ifname, false) },
+	repaired, err = r.change(func(c *nftables.Conn) error { return r.queueHostPort(c, ifname, false) },
 		func() { delete(r.hostIfs, ifname) }, func() { r.hostIfs[ifname] = true })
+	if err != nil {
+		return repaired, err
+	}
+	return r.afterHostPorts(repaired, ""), nil
 }
 
 // change applies one incremental change (queue, then record it with do),
@@ -192,22 +204,29 @@ func (r *Rules) change(queue func(*nftables.Conn) error, do, undo func()) (strin
 	return "", nil
 }
 
-// Repair rebuilds the table if it is missing or damaged and says so; it
-// returns "" when the table was intact.
+// Repair rebuilds the table if it is missing or damaged, re-adds missing
+// accept rules in DOCKER-USER (see PassFirewall), and says so; it returns
+// "" when nothing was missing.
 func (r *Rules) Repair() (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.conn == nil {
 		return "", ErrClosed
 	}
-	damage := r.damage()
-	if damage == "" {
-		return "", nil
+	msg := ""
+	if damage := r.damage(); damage != "" {
+		if err := r.flushBuild(); err != nil {
+			return "", fmt.Errorf("%s; rebuilding it: %w", damage, err)
+		}
+		msg = r.repairedMsg(damage)
 	}
-	if err := r.flushBuild(); err != nil {
-		return "", fmt.Errorf("%s; rebuilding it: %w", damage, err)
+	if fw := firewallRepairMsg(r.syncFirewall(), ""); fw != "" {
+		msg = joinMsg(msg, fw)
 	}
-	return r.repairedMsg(damage), nil
+	if r.fw.Err != "" {
+		return msg, fmt.Errorf("letting published flows through the firewall: %s", r.fw.Err)
+	}
+	return msg, nil
 }
 
 func (r *Rules) repairedMsg(damage string) string {
@@ -240,6 +259,7 @@ func (r *Rules) Sync(hostIfs []string, mappings []Mapping) error {
 		r.hostIfs, r.mappings = oldIfs, oldMaps
 		return err
 	}
+	r.syncFirewall()
 	return nil
 }
 
@@ -253,6 +273,7 @@ func (r *Rules) Close() error {
 	if r.conn == nil {
 		return nil
 	}
+	_, perr := dropPassRules(r.conn, r.table.Name, r.table.Family)
 	r.conn.DelTable(r.table)
 	err := r.conn.Flush()
 	// Another daemon's table still needs forwarding: it restores the
@@ -266,6 +287,9 @@ func (r *Rules) Close() error {
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("nftables: delete table %s: %w", r.table.Name, err)
+	}
+	if perr != nil {
+		return perr
 	}
 	return ferr
 }

@@ -21,7 +21,15 @@ func inNetns(t *testing.T, fn func(ns string) error) {
 	if _, err := exec.LookPath("nft"); err != nil {
 		nstest.Skip(t, "needs nft to inspect the ruleset")
 	}
-	ns := nstest.NewNetns(t)
+	inNetnsAt(t, nstest.NewNetns(t), fn)
+}
+
+// inNetnsAt is inNetns in an existing namespace ns.
+func inNetnsAt(t *testing.T, ns string, fn func(ns string) error) {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		nstest.Skip(t, "needs nft to inspect the ruleset")
+	}
 	// A new namespace copies the host's ip_forward
 	// (net.core.devconf_inherit_init_net=0): start from 0 explicitly.
 	if out, err := nstest.Exec(ns, "sysctl", "-qw", "net.ipv4.ip_forward=0"); err != nil {

@@ -108,8 +108,15 @@ func RemoveLeftover(table string) (string, error) {
 		return "", fmt.Errorf("nftables: %w", err)
 	}
 	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+	passed, perr := dropPassRules(c, table, t.Family)
+	if perr != nil {
+		return "", perr
+	}
 	old, ok := leftoverForward(c, t)
 	if !ok {
+		if passed > 0 {
+			return fmt.Sprintf("removed %d accept rules of %s from chain %s left by a previous instance", passed, table, userChainName), nil
+		}
 		return "", nil
 	}
 	c.DelTable(t)

@@ -22,11 +22,12 @@ import (
 // it, so its nftables table, ip_forward and host
 // ports are the test's own, and routing through it is real routing.
 type netHost struct {
-	t    *testing.T
-	ns   string
-	sock string
-	cmd  *exec.Cmd
-	errb *bytes.Buffer
+	t     *testing.T
+	ns    string
+	sock  string
+	state string // the daemon's --state-dir, the test's own
+	cmd   *exec.Cmd
+	errb  *bytes.Buffer
 }
 
 // newNetHost creates the host namespace, forwarding off (nothing runs in
@@ -36,7 +37,8 @@ func newNetHost(t *testing.T) *netHost {
 	if _, err := exec.LookPath("nft"); err != nil {
 		nstest.Skip(t, "needs nft: ", err)
 	}
-	h := &netHost{t: t, ns: nstest.NewNetns(t), sock: filepath.Join(t.TempDir(), "sy.sock")}
+	dir := t.TempDir()
+	h := &netHost{t: t, ns: nstest.NewNetns(t), sock: filepath.Join(dir, "sy.sock"), state: filepath.Join(dir, "state")}
 	// A new namespace copies the host's ip_forward
 	// (net.core.devconf_inherit_init_net=0): a fresh host has it off.
 	if out, err := nstest.Exec(h.ns, "sysctl", "-qw", "net.ipv4.ip_forward=0"); err != nil {
@@ -49,7 +51,7 @@ func newNetHost(t *testing.T) *netHost {
 // prlimit), and stops it with SIGTERM when the test ends.
 func (h *netHost) up(wrap ...string) {
 	h.t.Helper()
-	argv := append(wrap, "ip", "netns", "exec", h.ns, binary, "up", "--socket", h.sock)
+	argv := append(wrap, "ip", "netns", "exec", h.ns, binary, "up", "--socket", h.sock, "--state-dir", h.state)
 	h.cmd = exec.Command(argv[0], argv[1:]...)
 	h.errb = &bytes.Buffer{}
 	h.cmd.Stderr = h.errb
@@ -72,6 +74,15 @@ func (h *netHost) up(wrap ...string) {
 			h.t.Fatalf("daemon did not start: %s", h.errb.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// down stops the daemon with SIGTERM and waits for it.
+func (h *netHost) down() {
+	h.t.Helper()
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	if err := h.cmd.Wait(); err != nil {
+		h.t.Errorf("daemon exit: %v: %s", err, h.errb.String())
 	}
 }
 
