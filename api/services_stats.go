@@ -12,7 +12,7 @@ type DNSStats struct {
 	// the connection cap.
 	IdleClosed uint64 `json:"idle_closed"`
 	// Responses counts replies sent, by rcode name (NOERROR, NXDOMAIN...).
-	Responses map[string]uint64 `json:"responses,omitempty"`
+	Responses map[string]uint64 `json:"responses"`
 }
 
 // DHCPStats are a network gateway's DHCP server counters.

@@ -83,26 +83,26 @@ type Network struct {
 	Subnet            string `json:"subnet"`
 	Gateway           string `json:"gateway"`
 	GatewayMAC        string `json:"gateway_mac"`
-	VLAN              uint16 `json:"vlan,omitempty"`
+	VLAN              uint16 `json:"vlan"`
 	MTU               int    `json:"mtu"`
-	AllowHostLoopback bool   `json:"allow_host_loopback,omitempty"`
+	AllowHostLoopback bool   `json:"allow_host_loopback"`
 	DNSNames          bool   `json:"dns_names"`
-	Builtin           bool   `json:"builtin,omitempty"`
+	Builtin           bool   `json:"builtin"`
 	Endpoints         int    `json:"endpoints"`
 	// DHCP says whether the gateway serves DHCP; DHCPRange is its pool
 	// of dynamic leases (empty: only `attach --dhcp` endpoints).
 	DHCP      bool   `json:"dhcp"`
-	DHCPRange string `json:"dhcp_range,omitempty"`
+	DHCPRange string `json:"dhcp_range"`
 	// Driver is bridge or overlay; VNI, VXLANPort and Peers describe an
 	// overlay network.
 	Driver    string   `json:"driver"`
-	VNI       uint32   `json:"vni,omitempty"`
-	VXLANPort int      `json:"vxlan_port,omitempty"`
-	Peers     []string `json:"peers,omitempty"`
+	VNI       uint32   `json:"vni"`
+	VXLANPort int      `json:"vxlan_port"`
+	Peers     []string `json:"peers"`
 	// Parent, IPRange and AuxAddresses describe an uplink network.
-	Parent       string   `json:"parent,omitempty"`
-	IPRange      string   `json:"ip_range,omitempty"`
-	AuxAddresses []string `json:"aux_addresses,omitempty"`
+	Parent       string   `json:"parent"`
+	IPRange      string   `json:"ip_range"`
+	AuxAddresses []string `json:"aux_addresses"`
 }
 
 // Flow is one NAT connection-tracking entry.
@@ -110,7 +110,7 @@ type Flow struct {
 	Proto    string        `json:"proto"`
 	Endpoint string        `json:"endpoint"`
 	Dest     string        `json:"destination"`
-	Target   string        `json:"target,omitempty"`
+	Target   string        `json:"target"`
 	BytesOut uint64        `json:"bytes_out"`
 	BytesIn  uint64        `json:"bytes_in"`
 	Age      time.Duration `json:"age_ns"`
@@ -123,7 +123,7 @@ type NATStats struct {
 	RefusedFull     uint64 `json:"refused_table_full"`
 	RefusedPolicy   uint64 `json:"refused_policy"`
 	DialFailed      uint64 `json:"dial_failed"`
-	ICMPUnsupported string `json:"icmp_unsupported,omitempty"`
+	ICMPUnsupported string `json:"icmp_unsupported"`
 	ICMPForwarded   uint64 `json:"icmp_forwarded"`
 	ICMPDropped     uint64 `json:"icmp_dropped"`
 }
@@ -170,13 +170,13 @@ type Endpoint struct {
 	MTU          int      `json:"mtu"`
 	DefaultRoute bool     `json:"default_route"`
 	Offload      bool     `json:"offload"`
-	Aliases      []string `json:"aliases,omitempty"`
-	DHCP         bool     `json:"dhcp,omitempty"`
+	Aliases      []string `json:"aliases"`
+	DHCP         bool     `json:"dhcp"`
 	// SourceTable is the routing table of the endpoint's source rule
 	// (`ip rule from IP lookup TABLE` in its namespace), which sends
 	// replies from IP out through this network; 0 when the endpoint has
 	// none (it carries the namespace's default route, or uses DHCP).
-	SourceTable int `json:"source_table,omitempty"`
+	SourceTable int `json:"source_table"`
 	// PortSecurity is whether the endpoint's port is locked to its MAC
 	// and address.
 	PortSecurity bool `json:"port_security"`
@@ -187,22 +187,22 @@ type Endpoint struct {
 	// Host is the cluster member the endpoint lives on (overlay networks
 	// on a cluster store); endpoints of other hosts have only Name,
 	// Network, MAC, IP, Aliases and Host.
-	Host string `json:"host,omitempty"`
+	Host string `json:"host"`
 }
 
 // FDBEntry is one learned MAC address.
 type FDBEntry struct {
 	MAC  string        `json:"mac"`
-	VLAN uint16        `json:"vlan,omitempty"`
+	VLAN uint16        `json:"vlan"`
 	Port string        `json:"port"`
 	Age  time.Duration `json:"age_ns"`
 	// Pinned marks an address owned by a port with port security: it
 	// never ages, moves or gets evicted.
-	Pinned bool `json:"pinned,omitempty"`
+	Pinned bool `json:"pinned"`
 	// VTEP is the remote host a MAC behind an overlay tunnel lives on;
 	// Static says it comes from the cluster store (not learned).
-	VTEP   string `json:"vtep,omitempty"`
-	Static bool   `json:"static,omitempty"`
+	VTEP   string `json:"vtep"`
+	Static bool   `json:"static"`
 }
 
 // Host is a cluster member (GET /v1/hosts).
@@ -213,7 +213,7 @@ type Host struct {
 	Started       time.Time     `json:"started"`
 	TTL           time.Duration `json:"ttl_ns"`
 	LastKeepAlive time.Time     `json:"last_keepalive"`
-	Self          bool          `json:"self,omitempty"`
+	Self          bool          `json:"self"`
 }
 
 // PortStats are one switch port's counters.
@@ -270,8 +270,9 @@ type NetworkStats struct {
 	DNS        DNSStats     `json:"dns"`
 	DHCP       DHCPStats    `json:"dhcp"`
 	// Uplink counts what an uplink network's host interface dropped
-	// before the switch (shared by the networks of one parent).
-	Uplink *UplinkStats `json:"uplink,omitempty"`
+	// before the switch (shared by the networks of one parent); null for
+	// other networks.
+	Uplink *UplinkStats `json:"uplink"`
 }
 
 // UplinkStats are the counters of an uplink network's host interface.
@@ -358,10 +359,10 @@ type Published struct {
 	Path    string `json:"path"`
 	Backend string `json:"backend"`
 	// Note explains a path narrower than the one asked for.
-	Note string `json:"note,omitempty"`
+	Note string `json:"note"`
 	// Proxy holds the userspace path's counters of this mapping (summed
-	// over its ports); absent on the kernel path alone.
-	Proxy *ProxyStats `json:"proxy,omitempty"`
+	// over its ports); null on the kernel path alone.
+	Proxy *ProxyStats `json:"proxy"`
 }
 
 // Repair is the answer to POST /v1/ports/repair: one line saying what the
