@@ -14,29 +14,34 @@ const (
 	pumpDone
 )
 
-// pump copies a Notifier source to dst without a goroutine of its own
-// while the source has no input: each notification starts one (unless
-// one runs) that copies until a read would block, then ends.
+// pump reads a Notifier source without a goroutine of its own while the
+// source has no input: each notification starts one (unless one runs)
+// that reads until a read would block, then ends.
 type pump struct {
-	dst   net.Conn
 	src   Notifier
-	srcC  net.Conn
 	r     *Reader
-	w     countingWriter
+	f     func([]byte) error
+	retry func(error) bool
+	end   func(error)
 	state atomic.Int32
-	done  chan struct{}
 }
 
-// startPump starts copying src to dst; the channel is closed when the
-// direction has ended (as oneWay ends it).
-func startPump(dst net.Conn, src Notifier, srcC net.Conn, n *atomic.Uint64) <-chan struct{} {
-	if n == nil {
-		n = new(atomic.Uint64)
+// Pump calls f with each chunk (each datagram when packet) that c
+// delivers, on short-lived goroutines started by c's readiness
+// notifications, so that waiting for input costs no goroutine and no
+// buffer. A read error for which retry (if not nil) reports true is
+// skipped; any other error, or f's, ends the pump: end runs once with it
+// (nil at the end of a stream). Pump reports false, and does nothing,
+// when c is not a Notifier.
+func Pump(c net.Conn, packet bool, f func([]byte) error, retry func(error) bool, end func(error)) bool {
+	src, ok := c.(Notifier)
+	if !ok {
+		return false
 	}
-	p := &pump{dst: dst, src: src, srcC: srcC, r: NewReader(srcC, false), w: countingWriter{dst: dst, n: n}, done: make(chan struct{})}
+	p := &pump{src: src, r: NewReader(c, packet), f: f, retry: retry, end: end}
 	src.OnReadable(p.kick)
 	p.kick()
-	return p.done
+	return true
 }
 
 // kick runs the pump unless it runs already or is done.
@@ -46,12 +51,12 @@ func (p *pump) kick() {
 	}
 }
 
-// run copies while the source is readable; it gives the pump back to
+// run reads while the source is readable; it gives the pump back to
 // idle (and checks again, as input may have arrived meanwhile).
 func (p *pump) run() {
 	for {
 		for p.src.Readable() {
-			if err := p.r.Next(p.w.write); err != nil {
+			if err := p.r.Next(p.f); err != nil && (p.retry == nil || !p.retry(err)) {
 				p.finish(err)
 				return
 			}
@@ -63,7 +68,7 @@ func (p *pump) run() {
 	}
 }
 
-// finish ends the direction once.
+// finish ends the pump once.
 func (p *pump) finish(err error) {
 	p.state.Store(pumpDone)
 	p.src.OnReadable(func() {})
@@ -71,6 +76,20 @@ func (p *pump) finish(err error) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	endDirection(p.dst, p.srcC, err)
-	close(p.done)
+	p.end(err)
+}
+
+// startPump copies src to dst by a Pump; the channel is closed when the
+// direction has ended (as oneWay ends it).
+func startPump(dst, src net.Conn, n *atomic.Uint64) <-chan struct{} {
+	if n == nil {
+		n = new(atomic.Uint64)
+	}
+	done := make(chan struct{})
+	w := countingWriter{dst: dst, n: n}
+	Pump(src, false, w.write, nil, func(err error) {
+		endDirection(dst, src, err)
+		close(done)
+	})
+	return done
 }

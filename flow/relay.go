@@ -25,10 +25,10 @@ func Relay(a, b net.Conn, aToB, bToA *atomic.Uint64) {
 	var done <-chan struct{}
 	switch {
 	case isNotifier(a):
-		done = startPump(b, a.(Notifier), a, aToB)
+		done = startPump(b, a, aToB)
 		oneWay(a, b, bToA)
 	case isNotifier(b):
-		done = startPump(a, b.(Notifier), b, bToA)
+		done = startPump(a, b, bToA)
 		oneWay(b, a, aToB)
 	default:
 		ch := make(chan struct{})

@@ -80,10 +80,14 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 			n.conns.Release(uf)
 		}
 	}
-	go func() {
-		defer end()
-		n.relayUDP(e, uf.host, uf.guest, &f.ToDest)
-	}()
+	// The endpoint's side is read on its notifications (no goroutine
+	// while the flow is idle); the host's by a goroutine.
+	if !flow.Pump(uf.guest, true, n.sender(e, uf.host, &f.ToDest), refused, func(error) { end() }) {
+		go func() {
+			defer end()
+			n.relayUDP(e, uf.host, uf.guest, &f.ToDest)
+		}()
+	}
 	go func() {
 		defer end()
 		n.relayUDP(e, uf.guest, uf.host, &f.FromDest)
@@ -91,12 +95,14 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 	return true
 }
 
-// relayUDP moves datagrams from src to dst, touching the flow's entry,
-// until either socket is closed or fails. Waiting, it holds no buffer.
-func (n *NAT) relayUDP(e *flow.Entry[*Flow, *udpFlow], dst, src net.Conn, count *atomic.Uint64) {
-	r := flow.NewReader(src, true)
-	defer r.Release()
-	send := func(b []byte) error {
+// refused reports an error that leaves a UDP flow open: the destination
+// answered with ICMP port unreachable.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// sender returns the function that passes one datagram of e's flow to
+// dst, counting it.
+func (n *NAT) sender(e *flow.Entry[*Flow, *udpFlow], dst net.Conn, count *atomic.Uint64) func([]byte) error {
+	return func(b []byte) error {
 		n.udp.Touch(e)
 		if _, err := dst.Write(b); err != nil {
 			return err
@@ -104,8 +110,16 @@ func (n *NAT) relayUDP(e *flow.Entry[*Flow, *udpFlow], dst, src net.Conn, count 
 		count.Add(uint64(len(b)))
 		return nil
 	}
+}
+
+// relayUDP moves datagrams from src to dst, touching the flow's entry,
+// until either socket is closed or fails. Waiting, it holds no buffer.
+func (n *NAT) relayUDP(e *flow.Entry[*Flow, *udpFlow], dst, src net.Conn, count *atomic.Uint64) {
+	r := flow.NewReader(src, true)
+	defer r.Release()
+	send := n.sender(e, dst, count)
 	for {
-		if err := r.Next(send); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+		if err := r.Next(send); err != nil && !refused(err) {
 			return
 		}
 	}

@@ -132,8 +132,26 @@ func (u *udpMapping) flow(client netip.AddrPort) *udpFlow {
 	u.ctr.accepted.Add(1)
 	u.ctr.active.Add(1)
 	u.wg.Add(1)
-	go u.replyLoop(f)
+	// A netstack backend is read on its notifications (no goroutine while
+	// the flow is idle); a host socket by a goroutine of its own.
+	if !flow.Pump(bc, true, f.send, u.keepFlow, func(error) { u.endFlow(f) }) {
+		go u.replyLoop(f)
+	}
 	return f
+}
+
+// keepFlow tells the reply errors that leave the flow open: nothing
+// listening on the backend (yet), or a failed send to the client.
+func (u *udpMapping) keepFlow(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.Is(err, errClientSend) && u.ctx.Err() == nil)
+}
+
+// endFlow ends f once its replies stopped.
+func (u *udpMapping) endFlow(f *udpFlow) {
+	u.flows.Remove(f.entry)
+	f.backend.Close()
+	u.ctr.active.Add(-1)
+	u.wg.Done()
 }
 
 // replyLoop relays the backend's datagrams to the client until the flow
@@ -141,22 +159,11 @@ func (u *udpMapping) flow(client netip.AddrPort) *udpFlow {
 // stops. While waiting it holds no buffer: each datagram is read into one
 // of the flow engine's shared buffers.
 func (u *udpMapping) replyLoop(f *udpFlow) {
-	defer u.wg.Done()
-	defer u.ctr.active.Add(-1)
-	defer f.backend.Close()
-	defer u.flows.Remove(f.entry)
+	defer u.endFlow(f)
 	r := flow.NewReader(f.backend, true)
 	defer r.Release()
 	for {
-		err := r.Next(f.send)
-		switch {
-		case err == nil, errors.Is(err, syscall.ECONNREFUSED):
-			// Nothing listening on the backend (yet) keeps the flow.
-		case errors.Is(err, errClientSend):
-			if u.ctx.Err() != nil {
-				return
-			}
-		default:
+		if err := r.Next(f.send); err != nil && !u.keepFlow(err) {
 			return
 		}
 	}
