@@ -242,3 +242,21 @@ func (d *Daemon) overlayRoutes(mux *http.ServeMux) {
 		answer(w, http.StatusOK, hs, err)
 	})
 }
+
+// restoreOverlayAddr claims a restored overlay endpoint's address in the
+// cluster store again (joining revoked the previous daemon's lease, and
+// with it the address); it fails when another host took the address while
+// this one was down. Other networks need nothing. d.mu must be held.
+func (d *Daemon) restoreOverlayAddr(n *network, name string, a netip.Addr) error {
+	if n.ov == nil || d.ov.store == nil {
+		return nil
+	}
+	got, err := d.ov.store.AllocateIP(n.name, n.subnet, n.pool.Gateway(), a, name)
+	if err != nil {
+		return fmt.Errorf("address %s in the cluster store: %w", a, err)
+	}
+	if got != a {
+		return fmt.Errorf("address %s in the cluster store: given %s", a, got)
+	}
+	return nil
+}

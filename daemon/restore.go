@@ -34,9 +34,7 @@ func (d *Daemon) restore(st state.State) {
 	}
 	d.mu.Unlock()
 	for _, req := range st.Networks {
-		if _, err := d.createNetwork(req, false); err != nil {
-			d.cfg.Log.Warn("network not restored: its endpoints are removed", "network", req.Name, "err", err)
-		}
+		d.restoreNetwork(req)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -71,17 +69,32 @@ func (d *Daemon) restore(st state.State) {
 	d.save()
 }
 
+// restoreNetwork creates a recorded network again. An overlay network of
+// the cluster store was created by joining it already; one the cluster
+// removed while no daemon ran here is not created as a local network.
+func (d *Daemon) restoreNetwork(req api.NetworkCreate) {
+	if req.Driver == api.DriverOverlay && d.store() != nil {
+		d.mu.Lock()
+		n := d.networks[req.Name]
+		d.mu.Unlock()
+		if n == nil || n.ov == nil {
+			d.cfg.Log.Warn("network not restored: the cluster store no longer has it; its endpoints are removed", "network", req.Name)
+			return
+		}
+		d.cfg.Log.Info("network restored from the cluster store", "network", req.Name, "vni", n.ov.vni)
+		return
+	}
+	if _, err := d.createNetwork(req, false); err != nil {
+		d.cfg.Log.Warn("network not restored: its endpoints are removed", "network", req.Name, "err", err)
+	}
+}
+
 // restoreEndpoint re-opens an endpoint's persistent TAP and puts it back
 // on its network's switch; d.mu must be held.
 func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	n, ok := d.networks[rec.Network]
 	if !ok {
 		return fmt.Errorf("network %q is gone", rec.Network)
-	}
-	if n.ov != nil {
-		// Its address and record live in the cluster store, which may
-		// have given them away while this host was gone.
-		return errors.New("overlay endpoints are not restored: attach again")
 	}
 	key := nsKey{dev: rec.NetnsDev, ino: rec.NetnsIno}
 	if k, err := nsIdentity(rec.Netns); err != nil || k != key {
@@ -95,8 +108,16 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	if !ok || err != nil || !n.subnet.Contains(pfx.Addr()) {
 		return fmt.Errorf("bad record: address %q, MAC %q", rec.IP, rec.MAC)
 	}
+	if err := d.restoreOverlayAddr(n, rec.Name, pfx.Addr()); err != nil {
+		return err
+	}
 	if err := n.pool.Reserve(pfx.Addr()); err != nil {
+		d.overlayRelease(n, rec.Name, pfx.Addr())
 		return fmt.Errorf("address %s: %w", pfx.Addr(), err)
+	}
+	release := func() {
+		n.pool.Release(pfx.Addr())
+		d.overlayRelease(n, rec.Name, pfx.Addr())
 	}
 	tc := tap.Config{Netns: rec.Netns, Name: rec.IfName, Existing: true, Persist: true, MTU: rec.MTU, MAC: mac,
 		Plain: d.cfg.PlainTAP, TxQueueLen: d.cfg.TxQueueLen}
@@ -108,14 +129,14 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	}
 	dev, err := d.open(tc)
 	if err != nil {
-		n.pool.Release(pfx.Addr())
+		release()
 		return err
 	}
 	plan := attachPlan{name: rec.Name, noPortSecurity: !rec.PortSecurity}
 	id, err := n.sw.AddPort(dev, endpointPort(n, plan, dev.MAC(), pfx.Addr()))
 	if err != nil {
 		dev.Close()
-		n.pool.Release(pfx.Addr())
+		release()
 		return err
 	}
 	ep := &endpoint{info: rec.Endpoint, nsPath: rec.Netns, ns: key, addr: pfx.Addr(), mac: dev.MAC(), port: id, dev: dev}
@@ -123,7 +144,7 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	if rec.SourceTable != 0 {
 		if ep.info.SourceTable, err = d.routes.addSource(rec.Netns, rec.IfName, pfx, n.pool.Gateway()); err != nil {
 			n.sw.RemovePort(id)
-			n.pool.Release(pfx.Addr())
+			release()
 			return err
 		}
 	}

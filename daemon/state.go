@@ -76,7 +76,7 @@ func (d *Daemon) snapshot() state.State {
 		st.OldForward = d.rules.OldForward()
 	}
 	for _, n := range d.networks {
-		if !n.builtin && n.ov == nil { // overlay networks come from the cluster
+		if !n.builtin { // a cluster's overlay networks are taken from the store again
 			st.Networks = append(st.Networks, n.req)
 		}
 		for _, ep := range n.endpoints {

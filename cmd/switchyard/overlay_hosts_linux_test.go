@@ -29,6 +29,7 @@ type overlayLab struct {
 // labHost is one host namespace and its daemon.
 type labHost struct {
 	ns, addr, sock string
+	extra          []string // more arguments of up
 	cmd            *exec.Cmd
 	stderr         *bytes.Buffer
 }
@@ -87,6 +88,7 @@ func (l *overlayLab) start(h *labHost) {
 	if l.etcd != nil {
 		argv = append(argv, "--cluster-store", l.etcd.URL(), "--cluster-advertise", h.addr, "--cluster-ttl", labTTL.String())
 	}
+	argv = append(argv, h.extra...)
 	h.cmd = exec.Command("ip", argv...)
 	h.cmd.Stderr = h.stderr
 	if err := h.cmd.Start(); err != nil {
