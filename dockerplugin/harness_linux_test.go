@@ -1,11 +1,8 @@
 package dockerplugin_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -42,16 +39,17 @@ func TestMain(m *testing.M) {
 // and a dockerd of its own (data root, exec root, socket), both in one
 // test namespace, the "host" of the test.
 type dockerEnv struct {
-	t      *testing.T
-	ns     string
-	dir    string
-	plugin string
-	sy     *api.Client
-	image  string
+	t       *testing.T
+	ns      string
+	dir     string
+	plugin  string
+	sy      *api.Client
+	dockerd *nstest.Dockerd
+	image   string
 }
 
-// startProc starts argv in the test namespace (nsenter keeps the mounts,
-// so dockerd finds its cgroups) and stops it with SIGTERM at cleanup.
+// startProc starts argv (the switchyard daemon) in the test namespace and
+// stops it with SIGTERM at cleanup.
 func (e *dockerEnv) startProc(name string, argv ...string) {
 	e.t.Helper()
 	cmd := exec.Command("nsenter", append([]string{"--net=" + nstest.Path(e.ns), "--"}, argv...)...)
@@ -104,9 +102,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 func startDockerEnv(t *testing.T) *dockerEnv {
 	t.Helper()
 	nstest.RequireNetAdmin(t)
-	for _, tool := range []string{"dockerd", "docker", "nsenter", "busybox"} {
+	for _, tool := range []string{"nsenter", "busybox"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			nstest.Skipf(t, "needs %s (Debian docker.io, util-linux, busybox-static): %v", tool, err)
+			nstest.Skipf(t, "needs %s (util-linux, busybox-static): %v", tool, err)
 		}
 	}
 	// A short directory: containerd's socket path must fit sun_path.
@@ -118,18 +116,16 @@ func startDockerEnv(t *testing.T) *dockerEnv {
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	e := &dockerEnv{t: t, ns: nstest.NewNetns(t), dir: dir, plugin: "sytest-" + hex.EncodeToString(suffix)}
-	// A host that forwards already: dockerd started with ip_forward=0
-	// turns it on and sets the FORWARD policy to DROP, which would stop
-	// the kernel publish path's forwarded traffic.
-	for _, argv := range [][]string{{"ip", "link", "set", "lo", "up"}, {"sysctl", "-qw", "net.ipv4.ip_forward=1"}} {
-		if out, err := nstest.Exec(e.ns, argv...); err != nil {
-			t.Fatalf("%v: %v %s", argv, err, out)
-		}
+	// A fresh host: forwarding off, so dockerd turns it on and sets the
+	// FORWARD policy to DROP; the kernel publish path gets through it by
+	// its accept rules in DOCKER-USER (issue 9 §1).
+	if out, err := nstest.Exec(e.ns, "sysctl", "-qw", "net.ipv4.ip_forward=0"); err != nil {
+		t.Fatalf("ip_forward=0: %v %s", err, out)
 	}
 	sock := filepath.Join(dir, "sy.sock")
 	rc := filepath.Join(dir, "resolv.conf")
 	os.WriteFile(rc, nil, 0o644)
-	e.startProc("switchyard", binary, "up", "--socket", sock, "--docker-plugin", "--docker-plugin-name", e.plugin)
+	e.startProc("switchyard", binary, "up", "--socket", sock, "--state-dir", filepath.Join(dir, "state"), "--docker-plugin", "--docker-plugin-name", e.plugin)
 	e.sy = api.NewClient(sock)
 	pluginSock := "/run/docker/plugins/" + e.plugin + ".sock"
 	waitFor(t, "the plugin socket", func() bool {
@@ -142,28 +138,14 @@ func startDockerEnv(t *testing.T) *dockerEnv {
 	if fi, err := os.Stat(pluginSock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("plugin socket mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	e.startProc("dockerd", "dockerd", "--data-root", filepath.Join(dir, "root"), "--exec-root", filepath.Join(dir, "exec"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--bridge=none", "--storage-driver=vfs")
-	waitFor(t, "dockerd", func() bool { _, err := e.docker("version"); return err == nil })
+	e.dockerd = nstest.StartDockerd(t, e.ns, "--bridge=none", "--storage-driver=vfs")
 	t.Cleanup(e.removeAll)
 	e.image = e.buildImage()
 	return e
 }
 
 // docker runs the docker CLI against the test's dockerd.
-func (e *dockerEnv) docker(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+filepath.Join(e.dir, "docker.sock"))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return strings.TrimSpace(out.String() + errb.String()), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, errb.String())
-	}
-	return strings.TrimSpace(out.String()), nil
-}
+func (e *dockerEnv) docker(args ...string) (string, error) { return e.dockerd.Docker(args...) }
 
 // mustDocker runs docker and fails the test on error.
 func (e *dockerEnv) mustDocker(args ...string) string {
