@@ -56,7 +56,8 @@ func (p *pump) kick() {
 func (p *pump) run() {
 	for {
 		for p.src.Readable() {
-			if err := p.r.Next(p.f); err != nil && (p.retry == nil || !p.retry(err)) {
+			// Readable already: read without waiting again.
+			if err := p.r.nextPooled(p.f); err != nil && (p.retry == nil || !p.retry(err)) {
 				p.finish(err)
 				return
 			}
