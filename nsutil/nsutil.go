@@ -82,3 +82,16 @@ func specPath(spec string) (string, error) {
 		return filepath.Join(NetnsDir, spec), nil
 	}
 }
+
+// In runs fn in the network namespace of spec (see Resolve) like Do, or
+// directly in the caller's namespace when spec is empty.
+func In(spec string, fn func() error) error {
+	if spec == "" {
+		return fn()
+	}
+	path, err := Resolve(spec)
+	if err != nil {
+		return err
+	}
+	return Do(path, fn)
+}

@@ -11,28 +11,11 @@ import (
 	"github.com/switchyard/switchyard/port"
 )
 
-// run runs argv in namespace ns and fails t on error.
-func run(t *testing.T, ns string, argv ...string) string {
-	t.Helper()
-	out, err := nstest.Exec(ns, argv...)
-	if err != nil {
-		t.Fatalf("%s: %v: %v: %s", ns, argv, err, out)
-	}
-	return out
-}
-
-// wire links two new namespaces with a veth pair, "up0" on both ends, up
-// and without IPv6 (so no router solicitations add noise), and returns
-// their names.
+// wire links two new namespaces with a veth pair, "up0" on both ends,
+// and returns their names.
 func wire(t *testing.T) (string, string) {
 	t.Helper()
-	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
-	run(t, a, "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up0", "netns", b)
-	for _, ns := range []string{a, b} {
-		run(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-		run(t, ns, "ip", "link", "set", "up0", "up")
-	}
-	return a, b
+	return nstest.Veth(t, "up0")
 }
 
 // openParent opens a parent on up0 in ns, closed when t ends.

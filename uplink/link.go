@@ -36,8 +36,7 @@ type linkCounters struct {
 func newLink(p *Parent, cfg LinkConfig) *Link {
 	l := &Link{p: p, cfg: cfg, in: make(chan *port.Frame, p.cfg.QueueLen), closed: make(chan struct{})}
 	l.info = port.Info{Name: cfg.Name, MTU: p.mtu, Offload: true, MaxFrame: port.MaxSuperFrame, NonBlocking: true}
-	l.wr = newWriter(p.cfg.Batch)
-	l.wr.fn = l.write
+	l.wr = newWriter(p)
 	return l
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/switchyard/switchyard/mmsg"
 	"github.com/switchyard/switchyard/nsutil"
 	"golang.org/x/sys/unix"
 )
@@ -19,22 +20,11 @@ func Open(cfg Config) (*Parent, error) {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
 	p := &Parent{cfg: cfg, done: make(chan struct{})}
-	open := func() error { return p.open() }
-	var err error
-	if cfg.Netns != "" {
-		var path string
-		if path, err = nsutil.Resolve(cfg.Netns); err == nil {
-			err = nsutil.Do(path, open)
-		}
-	} else {
-		err = open()
-	}
-	if err != nil {
+	if err := nsutil.In(cfg.Netns, p.open); err != nil {
 		return nil, fmt.Errorf("uplink %s: %w", cfg.Interface, err)
 	}
 	p.links.Store(&linkTable{})
-	p.rd = newReader(cfg.Batch)
-	p.rd.fn = p.recv
+	p.rd = newReader(p)
 	go p.readLoop()
 	return p, nil
 }
@@ -98,11 +88,7 @@ func configure(fd, ifindex, bufBytes int) error {
 	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mr); err != nil {
 		return fmt.Errorf("promiscuous mode: %w", err)
 	}
-	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], bufBytes) != nil {
-			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], bufBytes)
-		}
-	}
+	mmsg.SetBuffers(fd, bufBytes)
 	return nil
 }
 

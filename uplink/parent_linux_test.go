@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/switchyard/switchyard/nsutil/nstest"
 	"net/netip"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // back its own request (PACKET_OUTGOING).
 func TestLANHostAnswersEndpointMAC(t *testing.T) {
 	a, lan := wire(t)
-	run(t, lan, "ip", "addr", "add", "192.0.2.1/24", "dev", "up0")
+	nstest.Run(t, lan, "ip", "addr", "add", "192.0.2.1/24", "dev", "up0")
 	l := link(t, openParent(t, a), 0)
 	arps := collect(l, 0x0806)
 	send(t, l, arpRequest(macA, netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("192.0.2.1")))

@@ -4,31 +4,16 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/switchyard/switchyard/mmsg"
 	"github.com/switchyard/switchyard/offload"
 	"github.com/switchyard/switchyard/port"
 	"golang.org/x/sys/unix"
 )
 
-// writer is a link writer's scratch: the messages of the batch being sent
-// and the progress of the sendmmsg loop. Only the link's one writer
-// touches it.
-type writer struct {
-	msgs []mmsghdr
-	iovs []unix.Iovec
-	n    int // messages filled
-	sent int // messages handed to the kernel or skipped
-	ok   int // messages the kernel took
-	fn   func(fd uintptr) bool
-}
+// writer is the link's sendmmsg batch; only its one writer uses it.
+type writer = *mmsg.Sender
 
-func newWriter(batch int) writer {
-	w := writer{msgs: make([]mmsghdr, batch), iovs: make([]unix.Iovec, batch)}
-	for i := range w.msgs {
-		w.msgs[i].hdr.Iov = &w.iovs[i]
-		w.msgs[i].hdr.SetIovlen(1)
-	}
-	return w
-}
+func newWriter(p *Parent) writer { return mmsg.NewSender(p.rc, p.cfg.Batch, 0) }
 
 // WriteFrames sends fs through the interface in sendmmsg batches, each
 // frame with its virtio-net header written into the headroom in front of
@@ -41,8 +26,7 @@ func (l *Link) WriteFrames(fs []*port.Frame) (int, error) {
 	if l.isClosed() || l.p.closed.Load() {
 		return 0, port.ErrClosed
 	}
-	w := &l.wr
-	w.n = 0
+	w := l.wr
 	for _, f := range fs {
 		if f.Off < offload.HdrLen || f.Len < port.EthHdrLen {
 			l.st.txErrs.Add(1)
@@ -50,10 +34,8 @@ func (l *Link) WriteFrames(fs []*port.Frame) (int, error) {
 		}
 		b := f.Buf()[f.Off-offload.HdrLen : f.Off+f.Len]
 		f.VNet.Encode(b)
-		w.iovs[w.n].Base = &b[0]
-		w.iovs[w.n].SetLen(len(b))
-		w.n++
-		if w.n == len(w.msgs) {
+		w.Add(b)
+		if w.Full() {
 			if err := l.flush(); err != nil {
 				return 0, err
 			}
@@ -65,16 +47,15 @@ func (l *Link) WriteFrames(fs []*port.Frame) (int, error) {
 	return len(fs), nil
 }
 
-// flush sends the filled messages.
+// flush sends the queued frames. A full send buffer drops the rest of
+// the batch and counts tx_drops (the port promises never to block, like a
+// full switch queue or a TAP); a frame the kernel refuses (too big,
+// interface down) counts tx_errors.
 func (l *Link) flush() error {
-	w := &l.wr
-	if w.n == 0 {
-		return nil
-	}
-	w.sent, w.ok = 0, 0
-	err := l.p.rc.Write(w.fn)
-	l.st.txFrames.Add(uint64(w.ok))
-	w.n = 0
+	r, err := l.wr.Flush()
+	l.st.txFrames.Add(uint64(r.Sent))
+	l.st.txDrops.Add(uint64(r.Dropped))
+	l.st.txErrs.Add(uint64(r.Refused))
 	if err != nil {
 		if l.p.closed.Load() || errors.Is(err, unix.EBADF) {
 			return port.ErrClosed
@@ -82,30 +63,4 @@ func (l *Link) flush() error {
 		return fmt.Errorf("uplink %s: send: %w", l.cfg.Name, err)
 	}
 	return nil
-}
-
-// write is the RawConn callback of flush; it never waits.
-func (l *Link) write(fd uintptr) bool {
-	w := &l.wr
-	for w.sent < w.n {
-		n, errno := sendmmsg(fd, w.msgs[w.sent:w.n])
-		switch {
-		case n > 0:
-			w.sent += n
-			w.ok += n
-		case errno == unix.EINTR:
-		case errno == unix.EAGAIN:
-			// The send buffer is full. The port promises never to block
-			// (port.Info.NonBlocking): drop and count, like a full
-			// switch queue or a TAP.
-			l.st.txDrops.Add(uint64(w.n - w.sent))
-			w.sent = w.n
-		default:
-			// The first message was refused (too big, interface down):
-			// count it and go on with the next.
-			l.st.txErrs.Add(1)
-			w.sent++
-		}
-	}
-	return true
 }

@@ -10,25 +10,13 @@ import (
 	"github.com/switchyard/switchyard/tap"
 )
 
-// run executes a command in a namespace and fails t on error.
-func run(t *testing.T, ns string, argv ...string) string {
-	t.Helper()
-	out, err := nstest.Exec(ns, argv...)
-	if err != nil {
-		t.Fatalf("%s: %v: %v: %s", ns, argv, err, out)
-	}
-	return out
-}
-
 // underlay links two new namespaces with a veth pair addressed
 // 192.168.77.1/24 and .2/24 and returns their names.
 func underlay(t *testing.T) (string, string) {
 	t.Helper()
-	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
-	run(t, a, "ip", "link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", b)
+	a, b := nstest.Veth(t, "ul0")
 	for i, ns := range []string{a, b} {
-		run(t, ns, "ip", "addr", "add", fmt.Sprintf("192.168.77.%d/24", i+1), "dev", "ul0")
-		run(t, ns, "ip", "link", "set", "ul0", "up")
+		nstest.Run(t, ns, "ip", "addr", "add", fmt.Sprintf("192.168.77.%d/24", i+1), "dev", "ul0")
 	}
 	return a, b
 }
@@ -45,12 +33,12 @@ func TestKernelVXLANInterop(t *testing.T) {
 func testKernelInterop(t *testing.T, dstport int) {
 	kern, under := underlay(t)
 	ep := nstest.NewNetns(t)
-	run(t, kern, "ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", fmt.Sprint(dstport),
+	nstest.Run(t, kern, "ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", fmt.Sprint(dstport),
 		"local", "192.168.77.1", "dev", "ul0", "nolearning")
-	run(t, kern, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", "192.168.77.2")
-	run(t, kern, "ip", "addr", "add", "10.42.0.1/24", "dev", "vx0")
-	run(t, kern, "ip", "link", "set", "vx0", "up")
-	if mtu := run(t, kern, "cat", "/sys/class/net/vx0/mtu"); mtu != fmt.Sprint(1500-Overhead) {
+	nstest.Run(t, kern, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", "192.168.77.2")
+	nstest.Run(t, kern, "ip", "addr", "add", "10.42.0.1/24", "dev", "vx0")
+	nstest.Run(t, kern, "ip", "link", "set", "vx0", "up")
+	if mtu := nstest.Run(t, kern, "cat", "/sys/class/net/vx0/mtu"); mtu != fmt.Sprint(1500-Overhead) {
 		t.Fatalf("kernel vxlan MTU %s, want %d: Overhead disagrees with Linux", mtu, 1500-Overhead)
 	}
 
@@ -81,10 +69,10 @@ func testKernelInterop(t *testing.T, dstport int) {
 		dev.Close()
 		t.Fatal(err)
 	}
-	run(t, kern, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.2")
-	run(t, ep, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.1")
+	nstest.Run(t, kern, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.2")
+	nstest.Run(t, ep, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.42.0.1")
 	// 1450-byte IP packets: 1422 bytes of ICMP payload, don't fragment.
-	run(t, ep, "ping", "-c", "2", "-W", "2", "-M", "do", "-s", "1422", "10.42.0.1")
+	nstest.Run(t, ep, "ping", "-c", "2", "-W", "2", "-M", "do", "-s", "1422", "10.42.0.1")
 	es := tu.Entries()
 	if len(es) != 1 || es[0].VTEP != netip.MustParseAddr("192.168.77.1") {
 		t.Fatalf("tunnel table %+v, want the kernel device's MAC behind 192.168.77.1", es)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/switchyard/switchyard/mmsg"
 	"github.com/switchyard/switchyard/nsutil"
 	"github.com/switchyard/switchyard/port"
 	"golang.org/x/sys/unix"
@@ -38,11 +39,8 @@ type Socket struct {
 
 // reader is the receive loop's scratch, touched by its goroutine only.
 type reader struct {
-	b   msgBatch
-	fs  []*port.Frame
-	n   int
-	err error
-	fn  func(fd uintptr) bool
+	rx *mmsg.Receiver
+	fs []*port.Frame
 }
 
 // Listen opens the UDP socket and starts its reader.
@@ -78,16 +76,7 @@ func Listen(cfg Config) (*Socket, error) {
 		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Unmap(), uint16(cfg.Port))))
 		return err
 	}
-	var err error
-	if cfg.Netns != "" {
-		var path string
-		if path, err = nsutil.Resolve(cfg.Netns); err == nil {
-			err = nsutil.Do(path, open)
-		}
-	} else {
-		err = open()
-	}
-	if err != nil {
+	if err := nsutil.In(cfg.Netns, open); err != nil {
 		return nil, fmt.Errorf("vxlan: listen on %s:%d: %w", addr, cfg.Port, err)
 	}
 	return start(cfg, conn)
@@ -99,28 +88,15 @@ func start(cfg Config, conn *net.UDPConn) (*Socket, error) {
 		conn.Close()
 		return nil, fmt.Errorf("vxlan: %w", err)
 	}
-	setBuffers(rc, cfg.BufferBytes)
+	rc.Control(func(fd uintptr) { mmsg.SetBuffers(int(fd), cfg.BufferBytes) })
 	s := &Socket{cfg: cfg, conn: conn, rc: rc, port: uint16(cfg.Port), done: make(chan struct{})}
 	s.tunnels.Store(&map[uint32]*Tunnel{})
-	s.rd = reader{b: newMsgBatch(cfg.Batch), fs: make([]*port.Frame, cfg.Batch)}
+	s.rd = reader{rx: mmsg.NewReceiver(rc, cfg.Batch, unix.SizeofSockaddrInet4, 0), fs: make([]*port.Frame, cfg.Batch)}
 	for i := range s.rd.fs {
 		s.rd.fs[i] = port.Get(maxDatagram)
 	}
-	s.rd.fn = s.recv
 	go s.readLoop()
 	return s, nil
-}
-
-// setBuffers asks for large socket buffers, beyond rmem_max/wmem_max when
-// privileged; failures leave the kernel's defaults.
-func setBuffers(rc syscall.RawConn, size int) {
-	rc.Control(func(fd uintptr) {
-		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], size) != nil {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], size)
-			}
-		}
-	})
 }
 
 // Port returns the UDP port the socket receives on and sends to.
@@ -188,51 +164,24 @@ func (s *Socket) Close() error {
 
 func (s *Socket) isClosed() bool { return s.closed.Load() }
 
-// readLoop receives batches until the socket closes.
+// readLoop receives batches until the socket closes, each datagram
+// placed so the inner frame starts at the frame's headroom offset.
 func (s *Socket) readLoop() {
 	defer close(s.done)
+	r := &s.rd
 	for {
-		s.rd.n, s.rd.err = 0, nil
-		err := s.rc.Read(s.rd.fn)
-		if err == nil {
-			err = s.rd.err
+		for i, f := range r.fs {
+			r.rx.SetBuf(i, f.Buf()[port.Headroom-HeaderLen:])
 		}
-		if s.rd.n > 0 {
-			s.dispatch(s.rd.n)
+		n, err := r.rx.Receive()
+		if n > 0 {
+			s.dispatch(n)
 		}
 		if err != nil {
 			if !s.closed.Load() && !errors.Is(err, net.ErrClosed) {
 				s.cfg.Log.Warn("vxlan socket read failed, stopping", "port", s.port, "err", err)
 			}
 			return
-		}
-	}
-}
-
-// recv is the RawConn callback of the reader: one recvmmsg into the
-// batch, each datagram placed so the inner frame starts at the frame's
-// headroom offset.
-func (s *Socket) recv(fd uintptr) bool {
-	r := &s.rd
-	for i, f := range r.fs {
-		buf := f.Buf()[port.Headroom-HeaderLen:]
-		r.b.iovs[i].Base = &buf[0]
-		r.b.iovs[i].SetLen(len(buf))
-		r.b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
-		r.b.msgs[i].hdr.Flags = 0
-	}
-	for {
-		n, errno := recvmmsg(fd, r.b.msgs)
-		switch {
-		case n > 0:
-			r.n = n
-			return true
-		case errno == unix.EINTR:
-		case errno == unix.EAGAIN:
-			return false
-		default:
-			r.err = errno
-			return true
 		}
 	}
 }
@@ -244,8 +193,8 @@ func (s *Socket) dispatch(n int) {
 	now := s.cfg.Clock.Now().UnixNano()
 	for i := range n {
 		f := r.fs[i]
-		size := int(r.b.msgs[i].n)
-		if r.b.msgs[i].hdr.Flags&unix.MSG_TRUNC != 0 {
+		size := int(r.rx.Msgs[i].N)
+		if r.rx.Truncated(i) {
 			s.rxBad.Add(1)
 			continue
 		}
@@ -260,7 +209,7 @@ func (s *Socket) dispatch(n int) {
 			continue
 		}
 		f.Off, f.Len = port.Headroom, size-HeaderLen
-		if t.accept(f, r.b.src(i), now) {
+		if t.accept(f, r.rx.Inet4(i), now) {
 			r.fs[i] = port.Get(maxDatagram)
 		}
 	}

@@ -118,7 +118,7 @@ func newTunnel(s *Socket, cfg TunnelConfig) (*Tunnel, error) {
 		return nil, fmt.Errorf("vxlan: inner MTU %d out of range", cfg.MTU)
 	}
 	t := &Tunnel{s: s, cfg: cfg, fdb: newTable(cfg.MaxEntries, cfg.AgeingTime, cfg.Clock),
-		in: make(chan *port.Frame, cfg.QueueLen), closed: make(chan struct{}), wr: newWriter()}
+		in: make(chan *port.Frame, cfg.QueueLen), closed: make(chan struct{})}
 	t.info = port.Info{Name: cfg.Name, MTU: cfg.MTU, MaxFrame: cfg.MTU + port.EthHdrLen + port.VLANTagLen, NonBlocking: true}
 	for _, m := range cfg.LocalMACs {
 		if len(m) == 6 {
@@ -126,7 +126,7 @@ func newTunnel(s *Socket, cfg TunnelConfig) (*Tunnel, error) {
 		}
 	}
 	t.peers.Store(&[]uint32{})
-	t.wr.fn = t.write
+	t.wr = newWriter(s)
 	t.wg.Add(1)
 	go t.ageLoop()
 	return t, nil

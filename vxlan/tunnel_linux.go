@@ -3,6 +3,7 @@ package vxlan
 import (
 	"fmt"
 
+	"github.com/switchyard/switchyard/mmsg"
 	"github.com/switchyard/switchyard/port"
 	"golang.org/x/sys/unix"
 )
@@ -10,17 +11,10 @@ import (
 // sendBatch is how many datagrams one sendmmsg call carries at most.
 const sendBatch = 64
 
-// writer is a tunnel writer's scratch: the messages being built and the
-// progress of the sendmmsg loop. Only the port's one writer touches it.
-type writer struct {
-	b    msgBatch
-	n    int // messages filled
-	sent int // messages handed to the kernel or skipped
-	ok   int // messages the kernel took
-	fn   func(fd uintptr) bool
-}
+// writer is the tunnel's sendmmsg batch; only its one writer uses it.
+type writer = *mmsg.Sender
 
-func newWriter() writer { return writer{b: newMsgBatch(sendBatch)} }
+func newWriter(s *Socket) writer { return mmsg.NewSender(s.rc, sendBatch, unix.SizeofSockaddrInet4) }
 
 // WriteFrames encapsulates fs and sends each frame to the VTEP its
 // destination MAC lives behind, or to every peer for broadcast, multicast
@@ -34,8 +28,6 @@ func (t *Tunnel) WriteFrames(fs []*port.Frame) (int, error) {
 	}
 	now := t.cfg.Clock.Now().UnixNano()
 	dst := t.s.port
-	w := &t.wr
-	w.n = 0
 	for _, f := range fs {
 		d := f.Data()
 		if len(d) < port.EthHdrLen || f.Off < HeaderLen {
@@ -74,27 +66,23 @@ func (t *Tunnel) WriteFrames(fs []*port.Frame) (int, error) {
 
 // add queues one datagram, sending the batch when it is full.
 func (t *Tunnel) add(pkt []byte, vtep uint32, dst uint16) error {
-	w := &t.wr
-	if w.n == len(w.b.msgs) {
+	if t.wr.Full() {
 		if err := t.flush(); err != nil {
 			return err
 		}
 	}
-	w.b.set(w.n, pkt, vtep, dst)
-	w.n++
+	t.wr.SetInet4(t.wr.Add(pkt), vtep, dst)
 	return nil
 }
 
-// flush sends the queued datagrams.
+// flush sends the queued datagrams. It never waits: when the socket's
+// send buffer is full the rest of the batch is dropped, like a full switch
+// queue (port.Info.NonBlocking), and a datagram the kernel refuses is
+// skipped; both count tx errors.
 func (t *Tunnel) flush() error {
-	w := &t.wr
-	if w.n == 0 {
-		return nil
-	}
-	w.sent, w.ok = 0, 0
-	err := t.s.rc.Write(w.fn)
-	t.st.txDatagrams.Add(uint64(w.ok))
-	w.n = 0
+	r, err := t.wr.Flush()
+	t.st.txDatagrams.Add(uint64(r.Sent))
+	t.st.txErrors.Add(uint64(r.Dropped + r.Refused))
 	if err != nil {
 		if t.isClosed() || t.s.isClosed() {
 			return port.ErrClosed
@@ -102,28 +90,4 @@ func (t *Tunnel) flush() error {
 		return fmt.Errorf("vxlan %s: send: %w", t.info.Name, err)
 	}
 	return nil
-}
-
-// write is the RawConn callback of flush. It never waits: when the
-// socket's send buffer is full the rest of the batch is dropped and
-// counted, like a full switch queue (port.Info.NonBlocking), and a datagram
-// the kernel refuses is skipped and counted.
-func (t *Tunnel) write(fd uintptr) bool {
-	w := &t.wr
-	for w.sent < w.n {
-		n, errno := sendmmsg(fd, w.b.msgs[w.sent:w.n])
-		switch {
-		case n > 0:
-			w.sent += n
-			w.ok += n
-		case errno == unix.EINTR:
-		case errno == unix.EAGAIN:
-			t.st.txErrors.Add(uint64(w.n - w.sent))
-			w.sent = w.n
-		default:
-			t.st.txErrors.Add(1)
-			w.sent++
-		}
-	}
-	return true
 }

@@ -79,3 +79,28 @@ func Exec(name string, argv ...string) (string, error) {
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
+
+// Run runs argv in the named namespace and fails t with its output on
+// error; it returns the trimmed output.
+func Run(t testing.TB, name string, argv ...string) string {
+	t.Helper()
+	out, err := Exec(name, argv...)
+	if err != nil {
+		t.Fatalf("%s: %v: %v: %s", name, argv, err, out)
+	}
+	return out
+}
+
+// Veth links two new namespaces (see NewNetns) with a veth pair named
+// ifname at both ends, up, with IPv6 off in both namespaces (no router
+// solicitations or MLD reports add noise), and returns their names.
+func Veth(t testing.TB, ifname string) (string, string) {
+	t.Helper()
+	a, b := NewNetns(t), NewNetns(t)
+	Run(t, a, "ip", "link", "add", ifname, "type", "veth", "peer", "name", ifname, "netns", b)
+	for _, ns := range []string{a, b} {
+		Run(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+		Run(t, ns, "ip", "link", "set", ifname, "up")
+	}
+	return a, b
+}

@@ -29,3 +29,17 @@ func Path(name string) string { return filepath.Join("/var/run/netns", name) }
 
 // Exec fails: network namespaces need Linux.
 func Exec(string, ...string) (string, error) { return "", errors.New("network namespaces need Linux") }
+
+// Run skips t: network namespaces need Linux.
+func Run(t testing.TB, _ string, _ ...string) string {
+	t.Helper()
+	RequireNetAdmin(t)
+	return ""
+}
+
+// Veth skips t: network namespaces need Linux.
+func Veth(t testing.TB, _ string) (string, string) {
+	t.Helper()
+	RequireNetAdmin(t)
+	return "", ""
+}
