@@ -62,6 +62,10 @@ type NetworkCreate struct {
 	// AuxAddresses are addresses of an uplink network's subnet used by
 	// other LAN hosts: never handed out.
 	AuxAddresses []string `json:"aux_addresses,omitempty"`
+	// DNSAddr is an uplink network's resolver address: a free address of
+	// the subnet where the network's endpoints (only they) resolve each
+	// other's names; empty: no resolver.
+	DNSAddr string `json:"dns_addr,omitempty"`
 	// AllowOverlap lets the subnet overlap the host's routes and
 	// addresses (refused by default, as in Docker; loopback, 0/8 and
 	// multicast are refused always).
@@ -99,10 +103,12 @@ type Network struct {
 	VNI       uint32   `json:"vni"`
 	VXLANPort int      `json:"vxlan_port"`
 	Peers     []string `json:"peers"`
-	// Parent, IPRange and AuxAddresses describe an uplink network.
+	// Parent, IPRange, AuxAddresses and DNSAddr describe an uplink
+	// network.
 	Parent       string   `json:"parent"`
 	IPRange      string   `json:"ip_range"`
 	AuxAddresses []string `json:"aux_addresses"`
+	DNSAddr      string   `json:"dns_addr"`
 }
 
 // Flow is one NAT connection-tracking entry.

@@ -233,7 +233,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		}
 	}
 	n := &network{req: req, name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
-		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: up == nil && (!builtin || d.cfg.DNSNames), ov: ov, up: up}
+		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: up.resolves(!builtin || d.cfg.DNSNames), ov: ov, up: up}
 	if n.mtu == 0 && ov != nil {
 		n.mtu = d.overlayMTU(ov)
 	}
@@ -263,6 +263,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		return api.Network{}, err
 	}
 	if err := d.startUplink(n); err != nil {
+		d.stopGateway(n)
 		d.dropNetwork(n)
 		return api.Network{}, err
 	}

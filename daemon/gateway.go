@@ -15,7 +15,7 @@ import (
 // startGateway gives a network its gateway netstack on its switch.
 func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
 	if n.up != nil {
-		return nil // the LAN's router is the gateway
+		return d.startResolver(n) // the LAN's router is the gateway
 	}
 	mac, err := d.gatewayMAC(n)
 	if err != nil {
@@ -91,7 +91,7 @@ func (d *Daemon) refreshSubnets() {
 // conntrack lists one network's NAT flows and counters.
 func (n *network) conntrack() api.Conntrack {
 	ct := api.Conntrack{Network: n.name, Flows: []api.Flow{}}
-	if n.gw == nil {
+	if n.gw == nil || n.gw.NAT() == nil {
 		return ct
 	}
 	for _, f := range n.gw.NAT().Flows() {

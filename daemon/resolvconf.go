@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -106,7 +107,7 @@ func (d *Daemon) resolvConfFor(ep *endpoint) []byte {
 	for _, n := range d.networks {
 		for _, e := range n.endpoints {
 			if e.ns == ep.ns && e.info.ResolvConf == ep.info.ResolvConf {
-				es = append(es, entry{n.dnsNames, e.info.DefaultRoute, n.name, n.pool.Gateway().String()})
+				es = append(es, entry{n.dnsNames, e.info.DefaultRoute, n.name, n.nameserver().String()})
 			}
 		}
 	}
@@ -138,6 +139,16 @@ func (d *Daemon) resolvConfFor(ep *endpoint) []byte {
 		fmt.Fprintf(&b, "nameserver %s\n", e.gw)
 	}
 	return []byte(b.String())
+}
+
+// nameserver is the network's DNS server for its endpoints: its gateway,
+// or an uplink network's resolver (--dns-addr), or without one the LAN's
+// router (its gateway).
+func (n *network) nameserver() netip.Addr {
+	if n.up != nil && n.up.dns.IsValid() {
+		return n.up.dns
+	}
+	return n.pool.Gateway()
 }
 
 // writeResolvConf replaces path atomically, creating its directory.

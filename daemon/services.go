@@ -22,6 +22,9 @@ type services struct {
 	// macs maps endpoint MACs to their addresses; DHCP reads it on the
 	// data path, so it is a snapshot, never guarded by the daemon's lock.
 	macs atomic.Pointer[map[string]netip.Addr]
+	// hw is the set of endpoint MACs, for an uplink network's resolver
+	// that serves its endpoints only (read per frame: no allocation).
+	hw   atomic.Pointer[map[[6]byte]struct{}]
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -29,6 +32,7 @@ type services struct {
 func (d *Daemon) newServices(n *network, mac net.HardwareAddr) (*services, error) {
 	s := &services{stop: make(chan struct{})}
 	s.macs.Store(&map[string]netip.Addr{})
+	s.hw.Store(&map[[6]byte]struct{}{})
 	upstreams, err := dns.LoadResolvConf(d.cfg.ResolvConf)
 	if err != nil {
 		d.cfg.Log.Warn("no upstream resolvers: names the gateway does not know get SERVFAIL", "network", n.name, "err", err)
@@ -76,13 +80,18 @@ func (s *services) expireLeases() {
 // held (DNS and DHCP read the results without it).
 func (s *services) update(n *network) {
 	macs := map[string]netip.Addr{}
+	hw := make(map[[6]byte]struct{}, len(n.endpoints))
 	recs := make([]dns.Record, 0, len(n.endpoints))
 	for _, ep := range n.endpoints {
 		macs[ep.mac.String()] = ep.addr
+		if len(ep.mac) == 6 {
+			hw[[6]byte(ep.mac)] = struct{}{}
+		}
 		recs = append(recs, dns.Record{Name: ep.info.Name, Aliases: ep.info.Aliases, Addrs: []netip.Addr{ep.addr}})
 	}
 	recs = append(recs, n.remoteRecords()...)
 	s.macs.Store(&macs)
+	s.hw.Store(&hw)
 	s.dns.SetRecords(recs)
 }
 
@@ -92,6 +101,12 @@ func (s *services) dhcpHandler() func([]byte) ([]byte, bool) {
 		return nil
 	}
 	return s.dhcp.Handle
+}
+
+// isEndpoint reports whether mac is an attached endpoint's.
+func (s *services) isEndpoint(mac [6]byte) bool {
+	_, ok := (*s.hw.Load())[mac]
+	return ok
 }
 
 func (s *services) dnsServer() gateway.DNSServer { return s.dns }

@@ -56,7 +56,9 @@ func (d *Daemon) Stats() api.Stats {
 			ns.FDBEntries = int64(len(fdb))
 		}
 		if np.n.gw != nil {
-			ns.NAT = natStats(np.n.gw.NAT().Stats())
+			if nt := np.n.gw.NAT(); nt != nil { // nil: an uplink network's resolver
+				ns.NAT = natStats(nt.Stats())
+			}
 			gs := np.n.gw.Stats()
 			ns.Gateway = api.GatewayStats{ToStack: gs.ToStack, FromStack: gs.FromStack, QueueDrops: gs.QueueDrops,
 				BadChecksum: gs.BadChecksum, Malformed: gs.Malformed}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"github.com/switchyard/switchyard/api"
@@ -21,6 +22,7 @@ type uplinkNet struct {
 	vlan  uint16 // 0: the interface's untagged frames
 	rng   ipam.Range
 	aux   []netip.Addr
+	dns   netip.Addr // the resolver's address; invalid: none
 	// link, port and parent are set while the port is on the switch.
 	link   *uplink.Link
 	port   vswitch.PortID
@@ -32,8 +34,8 @@ type uplinkNet struct {
 // meaning (a VLAN of the shared switch) and the state records one form.
 func normalizeUplink(req api.NetworkCreate) (api.NetworkCreate, error) {
 	if req.Driver != api.DriverUplink {
-		if req.Parent != "" || req.IPRange != "" || len(req.AuxAddresses) > 0 {
-			return req, fmt.Errorf("%w: --parent, --ip-range and --aux-address need --driver uplink", ErrInvalid)
+		if req.Parent != "" || req.IPRange != "" || len(req.AuxAddresses) > 0 || req.DNSAddr != "" {
+			return req, fmt.Errorf("%w: --parent, --ip-range, --aux-address and --dns-addr need --driver uplink", ErrInvalid)
 		}
 		return req, nil
 	}
@@ -89,11 +91,18 @@ func planUplink(req api.NetworkCreate, subnet netip.Prefix, gw netip.Addr) (*upl
 		}
 		up.aux = append(up.aux, a)
 	}
+	if req.DNSAddr != "" {
+		a, err := netip.ParseAddr(req.DNSAddr)
+		if err != nil || !a.Is4() || !subnet.Contains(a) || a == gw || a == subnet.Addr() || slices.Contains(up.aux, a) {
+			return nil, fmt.Errorf("dns address %q: a free IPv4 address inside %s is required (not the gateway or an aux address)", req.DNSAddr, subnet)
+		}
+		up.dns = a
+	}
 	return up, nil
 }
 
 // newPool is the network's address pool: the --ip-range (or the subnet),
-// without the gateway and the aux addresses.
+// without the gateway, the aux addresses and the resolver's.
 func (up *uplinkNet) newPool(subnet netip.Prefix, gw netip.Addr) (*ipam.Pool, error) {
 	var pool *ipam.Pool
 	var err error
@@ -105,7 +114,10 @@ func (up *uplinkNet) newPool(subnet netip.Prefix, gw netip.Addr) (*ipam.Pool, er
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range up.aux {
+	for _, a := range append(slices.Clone(up.aux), up.dns) {
+		if !a.IsValid() {
+			continue
+		}
 		if err := pool.Reserve(a); err != nil && !errors.Is(err, ipam.ErrInUse) {
 			return nil, fmt.Errorf("aux address %s: %w", a, err)
 		}

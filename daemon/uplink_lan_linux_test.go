@@ -91,6 +91,13 @@ func TestUplinkCreateErrors(t *testing.T) {
 		{"aux outside", func(r *api.NetworkCreate) { r.AuxAddresses = []string{"10.0.0.1"} }},
 		{"parent without driver", func(r *api.NetworkCreate) { r.Driver = "" }},
 		{"parent with overlay", func(r *api.NetworkCreate) { r.Driver = api.DriverOverlay }},
+		{"dns address outside", func(r *api.NetworkCreate) { r.DNSAddr = "10.0.0.53" }},
+		{"dns address is the gateway", func(r *api.NetworkCreate) { r.DNSAddr = "192.168.151.1" }},
+		{"dns address is aux", func(r *api.NetworkCreate) {
+			r.AuxAddresses, r.DNSAddr = []string{"192.168.151.9"}, "192.168.151.9"
+		}},
+		{"dns address not an address", func(r *api.NetworkCreate) { r.DNSAddr = "resolver" }},
+		{"dns address without uplink", func(r *api.NetworkCreate) { r.Driver, r.Parent, r.DNSAddr = "", "", "192.168.151.53" }},
 	} {
 		req := base
 		tc.mod(&req)

@@ -80,7 +80,7 @@ func (n *network) describeUplink(out *api.Network) {
 		return
 	}
 	out.Driver, out.Parent, out.VLAN = api.DriverUplink, n.req.Parent, n.up.vlan
-	out.IPRange, out.AuxAddresses = n.req.IPRange, n.req.AuxAddresses
+	out.IPRange, out.AuxAddresses, out.DNSAddr = n.req.IPRange, n.req.AuxAddresses, n.req.DNSAddr
 }
 
 // uplinkStats adds the uplink port to a network's counters: its switch

@@ -69,6 +69,15 @@ type Config struct {
 	// loopback does not allow with ICMP network unreachable, as
 	// slirp4netns --disable-host-loopback does, instead of a reset.
 	UnreachableHostLoopback bool
+	// ResolverOnly makes the stack a network's DNS resolver and nothing
+	// else: it serves DNS at DNSAddress (Address is ignored), answers ARP
+	// and ping for it, and has no NAT, no DHCP, no IPv6 and no
+	// promiscuous mode (an uplink network's router is the LAN's).
+	ResolverOnly bool
+	// AcceptFrom, when set, drops every frame whose source MAC it refuses
+	// before the stack sees it (a resolver serving only the network's
+	// endpoints, not the LAN behind an uplink).
+	AcceptFrom func(mac [6]byte) bool
 	// Log receives errors; nil discards them.
 	Log *slog.Logger
 }
@@ -105,6 +114,11 @@ func New(cfg Config) (*Gateway, error) {
 	if !cfg.DNSAddress.IsValid() {
 		cfg.DNSAddress = cfg.Address
 	}
+	if cfg.ResolverOnly {
+		if err := cfg.resolverOnly(); err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.Address.Is4() || !cfg.Subnet.Contains(cfg.Address) || !cfg.Subnet.Contains(cfg.DNSAddress) || len(cfg.MAC) != 6 {
 		return nil, fmt.Errorf("gateway: address %s must be an IPv4 address in %s, MAC %v 6 bytes", cfg.Address, cfg.Subnet, cfg.MAC)
 	}
@@ -122,10 +136,14 @@ func New(cfg Config) (*Gateway, error) {
 		g.stack.Destroy()
 		return nil, err
 	}
-	cfg.NAT.Gateway, cfg.NAT.Subnet = cfg.Address, cfg.Subnet
-	cfg.NAT.Gateway6, cfg.NAT.Subnet6 = cfg.Address6, cfg.Subnet6
-	g.nat = nat.New(g.stack, cfg.NAT)
-	g.link.intercept = g.intercept
+	if cfg.ResolverOnly {
+		g.link.intercept = g.interceptResolver
+	} else {
+		cfg.NAT.Gateway, cfg.NAT.Subnet = cfg.Address, cfg.Subnet
+		cfg.NAT.Gateway6, cfg.NAT.Subnet6 = cfg.Address6, cfg.Subnet6
+		g.nat = nat.New(g.stack, cfg.NAT)
+		g.link.intercept = g.intercept
+	}
 	if cfg.Subnet6.IsValid() {
 		g.wg.Add(1)
 		go g.advertise()
@@ -212,6 +230,9 @@ func (g *Gateway) configure() error {
 		routes = append(routes, r6...)
 	}
 	s.SetRouteTable(routes)
+	if g.cfg.ResolverOnly {
+		return nil // its own address only
+	}
 	if err := s.SetPromiscuousMode(nicID, true); err != nil {
 		return fmt.Errorf("gateway: promiscuous mode: %s", err)
 	}
@@ -249,7 +270,8 @@ func (g *Gateway) logServe(proto string, err error) {
 // Port is the gateway's switch port.
 func (g *Gateway) Port() port.Port { return switchPort{g.link} }
 
-// NAT is the gateway's outbound NAT (flows, counters).
+// NAT is the gateway's outbound NAT (flows, counters); nil for a
+// ResolverOnly stack.
 func (g *Gateway) NAT() *nat.NAT { return g.nat }
 
 // Close stops the services, ends every NAT flow and destroys the stack.

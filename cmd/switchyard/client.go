@@ -57,7 +57,7 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	overlayFlags(fs, &req)
 	uplinkFlags(fs, &req)
 	fs.BoolVar(&req.AllowOverlap, "allow-overlap", false, "allow a subnet overlapping the host's routes or addresses")
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--allow-overlap] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...] [--driver uplink --parent IFACE[.VLAN] [--ip-range CIDR] [--aux-address IP]...]")
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--allow-overlap] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...] [--driver uplink --parent IFACE[.VLAN] [--ip-range CIDR] [--aux-address IP]... [--dns-addr IP]]")
 	if err != nil {
 		return err
 	}
