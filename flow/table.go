@@ -56,6 +56,7 @@ type Table[K comparable, V any] struct {
 
 	mu       sync.Mutex
 	m        map[K]*Entry[K, V]
+	peak     int // largest len(m) since the map was made
 	closed   bool
 	sweeping bool
 	stop     chan struct{}
@@ -117,6 +118,7 @@ func (t *Table[K, V]) Add(key K, v V, c io.Closer) (e *Entry[K, V], ok bool, err
 	e = &Entry[K, V]{Key: key, Value: v, c: c}
 	e.last.Store(t.cfg.Clock.Now().UnixNano())
 	t.m[key] = e
+	t.peak = max(t.peak, len(t.m))
 	t.created.Add(1)
 	flowStarted()
 	if !t.sweeping {
@@ -142,8 +144,22 @@ func (t *Table[K, V]) Remove(e *Entry[K, V]) bool {
 	}
 	delete(t.m, e.Key)
 	flowEnded()
+	t.shrink()
 	return true
 }
+
+// shrink replaces an emptied map that had grown large (a Go map keeps
+// its peak size). Called with mu held.
+func (t *Table[K, V]) shrink() {
+	if len(t.m) == 0 && t.peak >= shrinkAbove {
+		t.m = make(map[K]*Entry[K, V])
+		t.peak = 0
+	}
+}
+
+// shrinkAbove is the map size from which an emptied table's map is
+// replaced.
+const shrinkAbove = 256
 
 // Sweep expires the flows idle for Idle or longer: they leave the table,
 // are counted and their closers closed. It returns how many expired.
@@ -158,6 +174,9 @@ func (t *Table[K, V]) Sweep() int {
 			flowEnded()
 			gone = append(gone, e.c)
 		}
+	}
+	if len(gone) > 0 {
+		t.shrink()
 	}
 	t.mu.Unlock()
 	t.expired.Add(uint64(len(gone)))

@@ -69,6 +69,9 @@ func (t *Tracker) Remove(cs ...io.Closer) {
 	for _, c := range cs {
 		delete(t.m, c)
 	}
+	if len(t.m) == 0 {
+		t.m = nil // a Go map keeps its peak size: let it go
+	}
 	t.mu.Unlock()
 }
 

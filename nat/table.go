@@ -89,6 +89,9 @@ func (t *table) remove(f *Flow) {
 	if _, ok := t.flows[f.id]; ok {
 		delete(t.flows, f.id)
 		t.count[f.Proto]--
+		if len(t.flows) == 0 {
+			t.flows = map[uint64]*Flow{} // a Go map keeps its peak size
+		}
 	}
 }
 
