@@ -58,7 +58,7 @@ func RunOverlay(ctx context.Context, cfg OverlayConfig, log *slog.Logger) (*Repo
 	return runSuite(ctx, suite{
 		report: Report{Benchmark: "overlay", Title: "Overlay benchmark (two hosts, VXLAN over a 1500-byte underlay)",
 			Reference: OverlayReference, TargetMTUs: cfg.MTUs[:1],
-			Notes: []string{"MTU is the underlay's; endpoints use 50 bytes less. Both paths run VNI 4242 on UDP 4789 between two host namespaces on one Linux bridge; the kernel path is bridge + vxlan (nolearning, static all-zeros FDB) + veth per host, as flannel and Docker wire it. The kernel vxlan device uses the veth's offloads (GSO through the tunnel); switchyard segments TCP super-frames from its TAPs and sends one datagram per segment with sendmmsg (no UDP GSO yet)."}},
+			Notes: []string{"MTU is the underlay's; endpoints use 50 bytes less. Both paths run VNI 4242 on UDP 4789 between two host namespaces on one Linux bridge; the kernel path is bridge + vxlan (nolearning, static all-zeros FDB) + veth per host, as flannel and Docker wire it. The kernel vxlan device uses the veth's offloads (GSO through the tunnel); switchyard keeps TSO super-frames from its TAPs whole up to the tunnel, segments each once into VXLAN datagrams sent as UDP GSO batches (UDP_SEGMENT), and receives with UDP_GRO, coalescing the segments back into a super-frame for the TAP: the offloads match, done in userspace."}},
 		outDir:      cfg.OutDir,
 		mtus:        cfg.MTUs,
 		topologies:  []string{TopologyOverlay, TopologyKernelVXLAN},

@@ -177,8 +177,9 @@ func (d *Daemon) releaseSocket(port int) {
 }
 
 // programRemote points the tunnel at the other hosts' endpoints: a static
-// entry per remote MAC, and the flood list made of the static peers and
-// every host with endpoints on the network; d.mu must be held.
+// entry per remote MAC, their addresses for ARP answered on this host, and
+// the flood list made of the static peers and every host with endpoints on
+// the network; d.mu must be held.
 func (d *Daemon) programRemote(n *network) {
 	ov := n.ov
 	if ov.tunnel == nil {
@@ -186,11 +187,15 @@ func (d *Daemon) programRemote(n *network) {
 	}
 	peers := slices.Clone(ov.peers)
 	want := map[string]bool{}
+	neigh := map[netip.Addr]net.HardwareAddr{}
 	for _, e := range ov.remote {
 		mac, err1 := net.ParseMAC(e.MAC)
 		vtep, err2 := netip.ParseAddr(e.VTEP)
 		if err1 != nil || err2 != nil {
 			continue
+		}
+		if a, err := netip.ParseAddr(e.IP); err == nil && a.Is4() {
+			neigh[a] = mac
 		}
 		want[mac.String()] = true
 		if err := ov.tunnel.SetRemote(mac, vtep); err != nil {
@@ -208,6 +213,9 @@ func (d *Daemon) programRemote(n *network) {
 	}
 	if err := ov.tunnel.SetPeers(peers); err != nil {
 		d.cfg.Log.Warn("flood list not set", "network", n.name, "err", err)
+	}
+	if err := ov.tunnel.SetNeighbors(neigh); err != nil {
+		d.cfg.Log.Warn("remote endpoints' addresses not set for local ARP answers", "network", n.name, "err", err)
 	}
 }
 

@@ -238,3 +238,15 @@ func Segment(h *Hdr, frame []byte, mtu int, out [][]byte, sizes []int) (n int, e
 	}
 	return l.n, nil
 }
+
+// SegmentSize returns the number of frames Segment would produce for the
+// super-frame described by h and the length of each of them but the last
+// (which may be shorter), or 0, 0 if Segment would reject it. Senders that
+// pack the segments back to back (UDP GSO) use it to place them.
+func SegmentSize(h *Hdr, frame []byte, mtu int) (n, size int) {
+	l, err := parse(h, frame, mtu)
+	if err != nil {
+		return 0, 0
+	}
+	return l.n, l.pay + min(l.mss, l.end-l.pay)
+}

@@ -9,6 +9,7 @@ package vxlan
 import (
 	"testing"
 
+	"github.com/switchyard/switchyard/offload"
 	"github.com/switchyard/switchyard/port"
 )
 
@@ -53,5 +54,35 @@ func TestTunnelAllocatesNothing(t *testing.T) {
 		if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
 			t.Errorf("%s: %.1f allocations per batch of %d frames, want 0", tc.name, allocs, batch)
 		}
+	}
+}
+
+// TestSuperFrameAllocatesNothing checks the UDP GSO send of a TCP
+// super-frame and the GRO receive that coalesces it again.
+func TestSuperFrameAllocatesNothing(t *testing.T) {
+	p := freePort(t)
+	a, b := listen(t, "127.0.0.1", p), listen(t, "127.0.0.2", p)
+	ta := tunnel(t, a, TunnelConfig{VNI: 78}, "127.0.0.2")
+	tb := tunnel(t, b, TunnelConfig{VNI: 78})
+	src, h := superFrame(30000, 1398)
+	want := offload.SegmentCount(&h, src.Data(), 1450)
+	out := []*port.Frame{port.Get(port.MaxSuperFrame)}
+	in := []*port.Frame{port.Get(port.MaxSuperFrame)}
+	run := func() {
+		out[0].Len = copy(out[0].Space(), src.Data())
+		out[0].VNet = h
+		if _, err := ta.WriteFrames(out); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < want; {
+			if _, err := tb.ReadFrames(in); err != nil {
+				t.Fatal(err)
+			}
+			got += max(1, offload.SegmentCount(&in[0].VNet, in[0].Data(), 1450))
+		}
+	}
+	run()
+	if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
+		t.Errorf("%.1f allocations per super-frame, want 0", allocs)
 	}
 }

@@ -15,6 +15,10 @@ type Config struct {
 	// Port is the UDP port VXLAN is received on and sent to (DefaultPort;
 	// LinuxPort is the kernel's and flannel's default).
 	Port int
+	// SourcePorts is how many sending sockets, each on its own ephemeral
+	// UDP port, flows are spread over by a hash of their inner headers (8),
+	// so ECMP on the underlay spreads them as it does the kernel's.
+	SourcePorts int
 	// Batch is how many datagrams one recvmmsg call takes at most (32).
 	Batch int
 	// BufferBytes sizes the socket's send and receive buffers (4 MiB).

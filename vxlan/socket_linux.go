@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/switchyard/switchyard/mmsg"
 	"github.com/switchyard/switchyard/nsutil"
@@ -16,31 +18,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxDatagram is the largest VXLAN datagram received: an inner jumbo frame
-// of 9000 bytes of MTU plus headers fits.
-const maxDatagram = 9216
+// maxDatagram is the largest read: a batch of datagrams the kernel
+// coalesced (UDP_GRO), or one datagram of any size.
+const maxDatagram = 65535
 
 // Socket is one UDP port of the underlay shared by the tunnels of every
-// VNI on it. Its reader goroutine receives in batches and hands each
-// frame to its VNI's tunnel.
+// VNI on it. The reader of one of its tunnels receives in batches and
+// hands each frame to its VNI's tunnel; it sends from a set of sockets on
+// ephemeral ports, chosen by a hash of the inner flow.
 type Socket struct {
 	cfg     Config
 	conn    *net.UDPConn
 	rc      syscall.RawConn
 	port    uint16
+	senders []sender // the source ports, chosen by flow hash
+	gso     bool     // the kernel takes UDP_SEGMENT
 	tunnels atomic.Pointer[map[uint32]*Tunnel]
 	mu      sync.Mutex // serialises tunnel add/remove
 	closed  atomic.Bool
-	done    chan struct{}
+	rdMu    sync.Mutex // held by the tunnel reader that reads the socket
 	rd      reader
 	rxBad   atomic.Uint64
 	rxVNI   atomic.Uint64
 }
 
-// reader is the receive loop's scratch, touched by its goroutine only.
+// reader is the receive loop's scratch, touched under rdMu only.
 type reader struct {
 	rx *mmsg.Receiver
 	fs []*port.Frame
+	g  groReader
 }
 
 // Listen opens the UDP socket and starts its reader.
@@ -53,6 +59,9 @@ func Listen(cfg Config) (*Socket, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 32
+	}
+	if cfg.SourcePorts <= 0 {
+		cfg.SourcePorts = 8
 	}
 	if cfg.BufferBytes <= 0 {
 		cfg.BufferBytes = 4 << 20
@@ -71,31 +80,40 @@ func Listen(cfg Config) (*Socket, error) {
 		return nil, fmt.Errorf("vxlan: local address %s: only IPv4 underlays are supported", addr)
 	}
 	var conn *net.UDPConn
+	var senders []sender
 	open := func() error {
 		var err error
 		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Unmap(), uint16(cfg.Port))))
+		if err == nil {
+			if senders, err = openSenders(addr.Unmap(), cfg.SourcePorts, cfg.BufferBytes); err != nil {
+				conn.Close()
+			}
+		}
 		return err
 	}
 	if err := nsutil.In(cfg.Netns, open); err != nil {
 		return nil, fmt.Errorf("vxlan: listen on %s:%d: %w", addr, cfg.Port, err)
 	}
-	return start(cfg, conn)
+	return start(cfg, conn, senders)
 }
 
-func start(cfg Config, conn *net.UDPConn) (*Socket, error) {
+func start(cfg Config, conn *net.UDPConn, senders []sender) (*Socket, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		conn.Close()
+		closeSenders(senders)
 		return nil, fmt.Errorf("vxlan: %w", err)
 	}
-	rc.Control(func(fd uintptr) { mmsg.SetBuffers(int(fd), cfg.BufferBytes) })
-	s := &Socket{cfg: cfg, conn: conn, rc: rc, port: uint16(cfg.Port), done: make(chan struct{})}
+	rc.Control(func(fd uintptr) {
+		mmsg.SetBuffers(int(fd), cfg.BufferBytes)
+		enableGRO(fd)
+	})
+	s := &Socket{cfg: cfg, conn: conn, rc: rc, port: uint16(cfg.Port), senders: senders, gso: gsoSupported(senders[0].rc)}
 	s.tunnels.Store(&map[uint32]*Tunnel{})
-	s.rd = reader{rx: mmsg.NewReceiver(rc, cfg.Batch, unix.SizeofSockaddrInet4, 0), fs: make([]*port.Frame, cfg.Batch)}
+	s.rd = reader{rx: mmsg.NewReceiver(rc, cfg.Batch, unix.SizeofSockaddrInet4, groCtrlLen), fs: make([]*port.Frame, cfg.Batch)}
 	for i := range s.rd.fs {
 		s.rd.fs[i] = port.Get(maxDatagram)
 	}
-	go s.readLoop()
 	return s, nil
 }
 
@@ -155,64 +173,75 @@ func (s *Socket) Close() error {
 		return nil
 	}
 	err := s.conn.Close()
-	<-s.done
+	closeSenders(s.senders)
+	s.rdMu.Lock() // the reader in the socket returns: it is closed
 	for _, f := range s.rd.fs {
 		port.Put(f)
 	}
+	s.rd.fs = nil
+	s.rdMu.Unlock()
 	return err
 }
 
 func (s *Socket) isClosed() bool { return s.closed.Load() }
 
-// readLoop receives batches until the socket closes, each datagram
-// placed so the inner frame starts at the frame's headroom offset.
-func (s *Socket) readLoop() {
-	defer close(s.done)
+// readBatch receives one batch, waiting for it, each datagram placed so
+// the inner frame starts at the frame's headroom offset, and hands the
+// frames to their tunnels; the caller holds rdMu. There is no reader
+// goroutine of the socket's own: the reader of one of its tunnels reads
+// it (see Tunnel.ReadFrames), so a frame for that tunnel reaches the
+// switch without a goroutine hand-off.
+func (s *Socket) readBatch() error {
+	if s.closed.Load() {
+		return net.ErrClosed
+	}
 	r := &s.rd
-	for {
-		for i, f := range r.fs {
-			r.rx.SetBuf(i, f.Buf()[port.Headroom-HeaderLen:])
-		}
-		n, err := r.rx.Receive()
-		if n > 0 {
-			s.dispatch(n)
-		}
-		if err != nil {
-			if !s.closed.Load() && !errors.Is(err, net.ErrClosed) {
-				s.cfg.Log.Warn("vxlan socket read failed, stopping", "port", s.port, "err", err)
+	for i, f := range r.fs {
+		r.rx.SetBuf(i, f.Buf()[port.Headroom-HeaderLen:])
+	}
+	n, err := r.rx.Receive()
+	if n > 0 {
+		s.dispatch(n)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A kick (Tunnel.Close, a locally answered ARP).
+		_ = s.conn.SetReadDeadline(time.Time{})
+		return nil
+	}
+	return err
+}
+
+// wakeOthers lets the other tunnels' readers take over reading.
+func (s *Socket) wakeOthers(t *Tunnel) {
+	for _, u := range *s.tunnels.Load() {
+		if u != t {
+			select {
+			case u.wake <- struct{}{}:
+			default:
 			}
-			return
 		}
 	}
 }
 
-// dispatch hands the first n received datagrams to their tunnels.
+// kick interrupts the tunnel reader waiting in the socket, so it looks at
+// its tunnel again.
+func (s *Socket) kick() { _ = s.conn.SetReadDeadline(time.Now()) }
+
+// dispatch hands the first n received datagrams to their tunnels; the
+// reader keeps its buffers (frames are copied out, coalesced).
 func (s *Socket) dispatch(n int) {
 	r := &s.rd
 	tunnels := *s.tunnels.Load()
 	now := s.cfg.Clock.Now().UnixNano()
 	for i := range n {
-		f := r.fs[i]
-		size := int(r.rx.Msgs[i].N)
 		if r.rx.Truncated(i) {
 			s.rxBad.Add(1)
 			continue
 		}
-		vni, err := ParseHeader(f.Buf()[port.Headroom-HeaderLen : port.Headroom-HeaderLen+size])
-		if err != nil {
-			s.rxBad.Add(1)
-			continue
-		}
-		t := tunnels[vni]
-		if t == nil {
-			s.rxVNI.Add(1)
-			continue
-		}
-		f.Off, f.Len = port.Headroom, size-HeaderLen
-		if t.accept(f, r.rx.Inet4(i), now) {
-			r.fs[i] = port.Get(maxDatagram)
-		}
+		buf := r.fs[i].Buf()[port.Headroom-HeaderLen:]
+		s.deliver(buf[:r.rx.Msgs[i].N], r.segSize(i), tunnels, r.rx.Inet4(i), now)
 	}
+	s.finish(now)
 }
 
 // Stats returns the socket's counters.

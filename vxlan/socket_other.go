@@ -4,6 +4,7 @@ package vxlan
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/switchyard/switchyard/port"
 )
@@ -11,7 +12,10 @@ import (
 var errUnsupported = errors.New("vxlan: needs Linux")
 
 // Socket is unavailable off Linux.
-type Socket struct{ port uint16 }
+type Socket struct {
+	port uint16
+	rdMu sync.Mutex
+}
 
 // Listen fails: the tunnel data plane needs Linux.
 func Listen(Config) (*Socket, error) { return nil, errUnsupported }
@@ -32,6 +36,14 @@ func (s *Socket) Close() error { return nil }
 func (s *Socket) Stats() SocketStats { return SocketStats{} }
 
 func (s *Socket) remove(*Tunnel) {}
+
+func (s *Socket) readBatch() error { return errUnsupported }
+
+func (s *Socket) wakeOthers(*Tunnel) {}
+
+func (s *Socket) isClosed() bool { return true }
+
+func (s *Socket) kick() {}
 
 type writer struct{}
 

@@ -63,8 +63,10 @@ type Tunnel struct {
 	info   port.Info
 	fdb    *table
 	peers  atomic.Pointer[[]uint32]
+	neigh  atomic.Pointer[map[uint32]uint64] // remote IPv4 → MAC, answered locally
 	local  []uint64
 	in     chan *port.Frame
+	wake   chan struct{} // the socket has no reader: take over
 	closed chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
@@ -81,6 +83,7 @@ type tunnelCounters struct {
 	_                             [40]byte
 	txFrames, txDatagrams         atomic.Uint64
 	txNoPeer, txErrors            atomic.Uint64
+	arpAnswered                   atomic.Uint64
 }
 
 // Stats are a tunnel's counters.
@@ -94,6 +97,9 @@ type Stats struct {
 	TxErrors    uint64 `json:"tx_errors"`
 	FDBEntries  int    `json:"fdb_entries"`
 	FDBFull     uint64 `json:"fdb_full"`
+	// ARPAnswered counts ARP requests for remote endpoints the tunnel
+	// answered itself instead of flooding them to the other hosts.
+	ARPAnswered uint64 `json:"arp_answered"`
 }
 
 // SocketStats are a socket's own counters.
@@ -118,14 +124,15 @@ func newTunnel(s *Socket, cfg TunnelConfig) (*Tunnel, error) {
 		return nil, fmt.Errorf("vxlan: inner MTU %d out of range", cfg.MTU)
 	}
 	t := &Tunnel{s: s, cfg: cfg, fdb: newTable(cfg.MaxEntries, cfg.AgeingTime, cfg.Clock),
-		in: make(chan *port.Frame, cfg.QueueLen), closed: make(chan struct{})}
-	t.info = port.Info{Name: cfg.Name, MTU: cfg.MTU, MaxFrame: cfg.MTU + port.EthHdrLen + port.VLANTagLen, NonBlocking: true}
+		in: make(chan *port.Frame, cfg.QueueLen), wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	t.info = port.Info{Name: cfg.Name, MTU: cfg.MTU, Offload: true, MaxFrame: port.MaxSuperFrame, NonBlocking: true}
 	for _, m := range cfg.LocalMACs {
 		if len(m) == 6 {
 			t.local = append(t.local, macKey(m))
 		}
 	}
 	t.peers.Store(&[]uint32{})
+	t.neigh.Store(&map[uint32]uint64{})
 	t.wr = newWriter(s)
 	t.wg.Add(1)
 	go t.ageLoop()
@@ -150,10 +157,11 @@ func (t *Tunnel) ageLoop() {
 // VNI returns the tunnel's VXLAN network identifier.
 func (t *Tunnel) VNI() uint32 { return t.cfg.VNI }
 
-// Info returns the port's description: no offloads (the switch segments
-// super-frames before they reach the tunnel), and writes never block (a
-// full send buffer drops and counts), so the switch may write the tunnel
-// from the ingress port's goroutine.
+// Info returns the port's description: offloads (the tunnel segments TCP
+// super-frames itself into UDP GSO sends, and hands the switch coalesced
+// super-frames of received segments), and writes never block (a full send
+// buffer drops and counts), so the switch may write the tunnel from the
+// ingress port's goroutine.
 func (t *Tunnel) Info() port.Info { return t.info }
 
 // SetPeers sets the VTEPs that broadcast, multicast and unknown unicast
@@ -209,7 +217,8 @@ func (t *Tunnel) Entries() []Entry { return t.fdb.entries() }
 func (t *Tunnel) Stats() Stats {
 	return Stats{RxFrames: t.st.rxFrames.Load(), RxDrops: t.st.rxDrops.Load(), RxFiltered: t.st.rxFiltered.Load(),
 		TxFrames: t.st.txFrames.Load(), TxDatagrams: t.st.txDatagrams.Load(), TxNoPeer: t.st.txNoPeer.Load(),
-		TxErrors: t.st.txErrors.Load(), FDBEntries: len(*t.fdb.m.Load()), FDBFull: t.fdb.full.Load()}
+		TxErrors: t.st.txErrors.Load(), FDBEntries: len(*t.fdb.m.Load()), FDBFull: t.fdb.full.Load(),
+		ARPAnswered: t.st.arpAnswered.Load()}
 }
 
 // isLocal reports whether the MAC at b never crosses the tunnel.

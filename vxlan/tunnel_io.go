@@ -1,15 +1,17 @@
 package vxlan
 
 import (
+	"fmt"
+
 	"github.com/switchyard/switchyard/port"
 )
 
-// accept takes a decapsulated frame (f's data is the inner Ethernet frame)
-// from the socket's reader, which learned nothing yet. It returns true
-// when the tunnel kept f; the reader then needs a fresh buffer.
+// accept takes a decapsulated frame (f's data is the inner Ethernet frame,
+// or a super-frame coalesced from several) from the socket's reader, which
+// learned nothing yet. It returns true when the tunnel kept f.
 func (t *Tunnel) accept(f *port.Frame, src uint32, now int64) bool {
 	d := f.Data()
-	if f.Len > t.info.MaxFrame {
+	if f.Len > t.info.MTU+port.EthHdrLen+port.VLANTagLen && !f.VNet.IsGSO() {
 		t.st.rxDrops.Add(1)
 		return false
 	}
@@ -22,6 +24,9 @@ func (t *Tunnel) accept(f *port.Frame, src uint32, now int64) bool {
 	if src != 0 {
 		t.fdb.learn(macKey(d[6:12]), src, now)
 	}
+	if !f.VNet.IsGSO() {
+		clampMSS(d, t.info.MTU-40)
+	}
 	select {
 	case t.in <- f:
 		t.st.rxFrames.Add(1)
@@ -33,31 +38,63 @@ func (t *Tunnel) accept(f *port.Frame, src uint32, now int64) bool {
 }
 
 // ReadFrames blocks until at least one decapsulated frame is queued, then
-// copies queued frames into fs until it is full or the queue is empty.
+// hands queued frames over into fs until it is full or the queue is empty.
+// While nothing is queued, the first tunnel reader to find the socket
+// without a reader reads it itself (and queues what it receives for the
+// other tunnels); the others wait for their queue or for the socket to be
+// free again.
 func (t *Tunnel) ReadFrames(fs []*port.Frame) (int, error) {
 	if len(fs) == 0 {
 		return 0, nil
 	}
-	var f *port.Frame
-	select {
-	case f = <-t.in:
-	case <-t.closed:
-		return 0, port.ErrClosed
+	for {
+		select {
+		case f := <-t.in:
+			return t.take(f, fs), nil
+		case <-t.closed:
+			return 0, port.ErrClosed
+		default:
+		}
+		if t.s.rdMu.TryLock() {
+			err := error(nil)
+			if !t.isClosed() {
+				err = t.s.readBatch()
+			}
+			t.s.rdMu.Unlock()
+			t.s.wakeOthers(t)
+			if err != nil {
+				if t.s.isClosed() {
+					<-t.closed // the daemon closes its tunnels next
+					return 0, port.ErrClosed
+				}
+				return 0, fmt.Errorf("vxlan %s: receive: %w", t.info.Name, err)
+			}
+			continue
+		}
+		select {
+		case f := <-t.in:
+			return t.take(f, fs), nil
+		case <-t.wake:
+		case <-t.closed:
+			return 0, port.ErrClosed
+		}
 	}
+}
+
+// take hands f and the frames queued behind it to fs, swapping buffers.
+func (t *Tunnel) take(f *port.Frame, fs []*port.Frame) int {
 	n := 0
 	for {
-		g := fs[n]
-		g.SetData(f.Data())
-		g.VNet = f.VNet
+		port.Swap(fs[n], f)
 		port.Put(f)
 		n++
 		if n == len(fs) {
-			return n, nil
+			return n
 		}
 		select {
 		case f = <-t.in:
 		default:
-			return n, nil
+			return n
 		}
 	}
 }
@@ -68,6 +105,7 @@ func (t *Tunnel) Close() error {
 	t.once.Do(func() {
 		t.s.remove(t)
 		close(t.closed)
+		t.s.kick()
 		t.wg.Wait()
 		for {
 			select {
