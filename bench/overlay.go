@@ -25,6 +25,9 @@ type OverlayConfig struct {
 	RRIterations int
 	// Iperf names the iperf3 program ("iperf3").
 	Iperf string
+	// Repeat measures each topology that many times, alternating them,
+	// and reports medians (1: once).
+	Repeat int
 }
 
 // overlaySubnets are the endpoint subnets of the two topologies.
@@ -66,6 +69,7 @@ func RunOverlay(ctx context.Context, cfg OverlayConfig, log *slog.Logger) (*Repo
 		newTopology: newTopology,
 		measure:     MeasureConfig{Binary: cfg.Binary, Iperf: cfg.Iperf, Duration: cfg.Duration, RRIterations: cfg.RRIterations},
 		evaluate:    (*Report).evaluateOverlay,
+		repeat:      cfg.Repeat,
 	}, log)
 }
 

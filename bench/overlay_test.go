@@ -39,3 +39,20 @@ func TestRunOverlayBadConfig(t *testing.T) {
 		t.Fatalf("MTU 100: %v", err)
 	}
 }
+
+func TestMedianRow(t *testing.T) {
+	row := func(gbps, p50, cps float64, errs ...string) Row {
+		return Row{Topology: "t", MTU: 1500, Metrics: Metrics{Bulk: &BulkResult{Gbps: gbps}, RR: &RRResult{P50US: p50, P99US: p50 * 2},
+			CRR: &CRRResult{ConnsPerSec: cps}, Errors: errs}}
+	}
+	m := medianRow([]Row{row(3, 200, 900), row(5, 100, 1100, "bulk: x"), row(4, 300, 1000)})
+	if m.Bulk.Gbps != 4 || m.RR.P50US != 200 || m.RR.P99US != 400 || m.CRR.ConnsPerSec != 1000 || m.Topology != "t" || m.MTU != 1500 {
+		t.Fatalf("median row %+v %+v %+v", m.Bulk, m.RR, m.CRR)
+	}
+	if len(m.Errors) != 1 || m.Errors[0] != "run 2: bulk: x" {
+		t.Fatalf("errors %q", m.Errors)
+	}
+	if m := medianRow([]Row{{Topology: "t"}, row(2, 50, 10)}); m.Bulk.Gbps != 2 {
+		t.Fatalf("a run without bulk: median %+v", m.Bulk)
+	}
+}

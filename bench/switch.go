@@ -131,6 +131,9 @@ type suite struct {
 	// (counting topologies within MTUs) uses rr/crr port 7001+i.
 	measure       MeasureConfig
 	distinctPorts bool
+	// repeat measures every topology that many times (alternating them)
+	// and reports each figure's median run; 0 or 1 measures once.
+	repeat int
 	// evaluate computes the targets of the finished report.
 	evaluate func(*Report) []Target
 }
@@ -146,18 +149,29 @@ func runSuite(ctx context.Context, s suite, log *slog.Logger) (*Report, error) {
 	}
 
 	rep := newRunReport(s.report, s.measure, s.mtus)
+	if s.repeat > 1 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Each figure is the median of %d runs per topology, the topologies alternating.", s.repeat))
+	}
 	run := 0
 	for _, mtu := range s.mtus {
+		runs := map[string][]Row{}
+		for range max(1, s.repeat) {
+			for _, topo := range s.topologies {
+				if ctx.Err() != nil {
+					break
+				}
+				mcfg := s.measure
+				if s.distinctPorts {
+					mcfg.Port = rrPort + run
+				}
+				run++
+				runs[topo] = append(runs[topo], runTopology(ctx, s.newTopology, topo, mtu, mcfg, log))
+			}
+		}
 		for _, topo := range s.topologies {
-			if ctx.Err() != nil {
-				break
+			if len(runs[topo]) > 0 {
+				rep.Rows = append(rep.Rows, medianRow(runs[topo]))
 			}
-			mcfg := s.measure
-			if s.distinctPorts {
-				mcfg.Port = rrPort + run
-			}
-			run++
-			rep.Rows = append(rep.Rows, runTopology(ctx, s.newTopology, topo, mtu, mcfg, log))
 		}
 	}
 	return finishReport(ctx, rep, s.evaluate, s.outDir)
