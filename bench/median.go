@@ -8,7 +8,8 @@ import (
 // medianRow merges the rows of repeated measurements of one topology at
 // one MTU: bulk, rr and crr each come from the run with the median figure
 // (bulk Gb/s, rr p50, conns per second; the lower middle for an even
-// count), errors from every run.
+// count), errors from every run (prefixed with the run's number when
+// there are several).
 func medianRow(rows []Row) Row {
 	if len(rows) == 0 {
 		return Row{}
@@ -46,7 +47,10 @@ func medianRow(rows []Row) Row {
 	})
 	for i, r := range rows {
 		for _, e := range r.Errors {
-			out.Errors = append(out.Errors, fmt.Sprintf("run %d: %s", i+1, e))
+			if len(rows) > 1 {
+				e = fmt.Sprintf("run %d: %s", i+1, e)
+			}
+			out.Errors = append(out.Errors, e)
 		}
 	}
 	return out
