@@ -27,7 +27,13 @@ type NetworkCreate struct {
 	Name    string `json:"name"`
 	Subnet  string `json:"subnet"`
 	Gateway string `json:"gateway,omitempty"`
-	VLAN    uint16 `json:"vlan,omitempty"`
+	// Subnet6 makes the network dual-stack: its IPv6 subnet, with
+	// Gateway6 the gateway's IPv6 address (default: the subnet's first).
+	// IPv6 without Subnet6 picks a unique local /64.
+	Subnet6  string `json:"subnet6,omitempty"`
+	Gateway6 string `json:"gateway6,omitempty"`
+	IPv6     bool   `json:"ipv6,omitempty"`
+	VLAN     uint16 `json:"vlan,omitempty"`
 	// MTU is the network's MTU: the gateway's and the endpoints' default
 	// (1500).
 	MTU int `json:"mtu,omitempty"`
@@ -83,9 +89,13 @@ const (
 
 // Network describes a network.
 type Network struct {
-	Name              string `json:"name"`
-	Subnet            string `json:"subnet"`
-	Gateway           string `json:"gateway"`
+	Name    string `json:"name"`
+	Subnet  string `json:"subnet"`
+	Gateway string `json:"gateway"`
+	// Subnet6 and Gateway6 are a dual-stack network's IPv6 subnet and
+	// gateway address ("" when the network is IPv4 only).
+	Subnet6           string `json:"subnet6"`
+	Gateway6          string `json:"gateway6"`
 	GatewayMAC        string `json:"gateway_mac"`
 	VLAN              uint16 `json:"vlan"`
 	MTU               int    `json:"mtu"`
@@ -144,9 +154,12 @@ type Conntrack struct {
 // EndpointCreate attaches a network namespace to a network.
 type EndpointCreate struct {
 	// Netns is a path, a name under /var/run/netns, or pid:N.
-	Netns  string `json:"netns"`
-	Name   string `json:"name,omitempty"`
-	IP     string `json:"ip,omitempty"`
+	Netns string `json:"netns"`
+	Name  string `json:"name,omitempty"`
+	IP    string `json:"ip,omitempty"`
+	// IP6 chooses the endpoint's IPv6 address on a dual-stack network
+	// (default: the lowest free one).
+	IP6    string `json:"ip6,omitempty"`
 	MAC    string `json:"mac,omitempty"`
 	IfName string `json:"ifname,omitempty"`
 	MTU    int    `json:"mtu,omitempty"`
@@ -167,12 +180,16 @@ type EndpointCreate struct {
 
 // Endpoint describes an attached endpoint.
 type Endpoint struct {
-	Name         string   `json:"name"`
-	Network      string   `json:"network"`
-	Netns        string   `json:"netns"`
-	IfName       string   `json:"ifname"`
-	MAC          string   `json:"mac"`
-	IP           string   `json:"ip"`
+	Name    string `json:"name"`
+	Network string `json:"network"`
+	Netns   string `json:"netns"`
+	IfName  string `json:"ifname"`
+	MAC     string `json:"mac"`
+	IP      string `json:"ip"`
+	// IP6 is the endpoint's IPv6 address with prefix length on a
+	// dual-stack network ("" otherwise); a --dhcp endpoint's is the
+	// address it configures by SLAAC.
+	IP6          string   `json:"ip6"`
 	MTU          int      `json:"mtu"`
 	DefaultRoute bool     `json:"default_route"`
 	Offload      bool     `json:"offload"`

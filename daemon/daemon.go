@@ -188,6 +188,10 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if err != nil {
 		return api.Network{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	v6, err := planIPv6(&req)
+	if err != nil {
+		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrInvalid, req.Name, err)
+	}
 	ov, err := d.planOverlay(req)
 	if err != nil {
 		return api.Network{}, err
@@ -201,8 +205,13 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	}
 	// An uplink network is the host's LAN by design: only the always
 	// reserved space is refused for it.
-	if err := checkSubnetUse(subnet, up == nil && !builtin && !req.AllowOverlap); err != nil {
-		return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrConflict, req.Name, err)
+	for _, sn := range []netip.Prefix{subnet, v6.subnet} {
+		if !sn.IsValid() {
+			continue
+		}
+		if err := checkSubnetUse(sn, up == nil && !builtin && !req.AllowOverlap); err != nil {
+			return api.Network{}, fmt.Errorf("%w: network %q: %w", ErrConflict, req.Name, err)
+		}
 	}
 	ds, err := planDHCP(req, subnet, builtin)
 	if err != nil {
@@ -224,6 +233,9 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 	if _, ok := d.networks[req.Name]; ok {
 		return api.Network{}, fmt.Errorf("%w: network %q already exists", ErrConflict, req.Name)
 	}
+	if o := d.overlaps6(v6.subnet); o != nil {
+		return api.Network{}, fmt.Errorf("%w: subnet %s overlaps network %q (%s)", ErrConflict, v6.subnet, o.name, o.subnet6)
+	}
 	for _, o := range d.networks {
 		if o.subnet.Overlaps(subnet) {
 			return api.Network{}, fmt.Errorf("%w: subnet %s overlaps network %q (%s)", ErrConflict, subnet, o.name, o.subnet)
@@ -233,6 +245,7 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		}
 	}
 	n := &network{req: req, name: req.Name, subnet: subnet, vlan: req.VLAN, builtin: builtin, pool: pool, dhcp: ds, dyn: dyn,
+		subnet6: v6.subnet, pool6: v6.pool,
 		endpoints: map[string]*endpoint{}, mtu: req.MTU, dnsNames: up.resolves(!builtin || d.cfg.DNSNames), ov: ov, up: up}
 	if n.mtu == 0 && ov != nil {
 		n.mtu = d.overlayMTU(ov)
@@ -267,7 +280,8 @@ func (d *Daemon) createNetwork(req api.NetworkCreate, builtin bool) (api.Network
 		d.dropNetwork(n)
 		return api.Network{}, err
 	}
-	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(), "vlan", n.vlan)
+	d.cfg.Log.Info("network created", "network", n.name, "subnet", subnet, "gateway", pool.Gateway(),
+		"subnet6", n.subnet6, "gateway6", n.gateway6(), "vlan", n.vlan)
 	d.save()
 	return n.describe(), nil
 }
@@ -395,6 +409,7 @@ type network struct {
 	req       api.NetworkCreate // as created, for the state
 	name      string
 	subnet    netip.Prefix
+	subnet6   netip.Prefix // zero: IPv4 only
 	vlan      uint16
 	mtu       int
 	builtin   bool
@@ -403,6 +418,7 @@ type network struct {
 	ov        *overlayNet // nil for a bridge network
 	up        *uplinkNet  // nil unless an uplink network
 	pool      *ipam.Pool
+	pool6     *ipam.Pool6 // nil: IPv4 only
 	dhcp      dhcpSetup
 	dyn       dhcpPool // dynamic DHCP leases, apart from pool
 	endpoints map[string]*endpoint
@@ -419,6 +435,7 @@ func (n *network) describe() api.Network {
 	out := api.Network{Name: n.name, Subnet: n.subnet.String(), Gateway: n.pool.Gateway().String(),
 		GatewayMAC: n.gwMAC.String(), VLAN: n.vlan, MTU: n.mtu, AllowHostLoopback: n.allowHostLoopback,
 		DNSNames: n.dnsNames, Builtin: n.builtin, Endpoints: len(n.endpoints)}
+	n.describe6(&out)
 	n.describeDHCP(&out)
 	n.describeOverlay(&out)
 	n.describeUplink(&out)

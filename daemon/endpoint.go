@@ -23,6 +23,7 @@ type endpoint struct {
 	nsPath string
 	ns     nsKey
 	addr   netip.Addr
+	addr6  netip.Addr // zero: none (IPv4-only network)
 	mac    net.HardwareAddr
 	port   vswitch.PortID
 	dev    Device
@@ -39,7 +40,7 @@ type attachPlan struct {
 	name, nsPath, ifname string
 	ns                   nsKey
 	mac                  net.HardwareAddr
-	ip                   netip.Addr
+	ip, ip6              netip.Addr
 	mtu                  int
 	aliases              []string
 	dhcp                 bool
@@ -73,13 +74,21 @@ func (d *Daemon) Attach(network string, req api.EndpointCreate) (api.Endpoint, e
 	if err != nil {
 		return api.Endpoint{}, fmt.Errorf("%w: network %q: %w", ErrConflict, n.name, err)
 	}
-	// A daemon killed before the endpoint is recorded removes its TAP.
-	rec := state.Endpoint{Endpoint: api.Endpoint{Name: plan.name, Network: n.name, Netns: plan.nsPath,
-		IfName: plan.ifname, IP: netip.PrefixFrom(addr, n.subnet.Bits()).String()}, NetnsDev: plan.ns.dev, NetnsIno: plan.ns.ino}
-	d.begin(rec)
-	ep, err := d.connect(n, plan, addr)
+	addr6, err := n.reserve6(plan)
 	if err != nil {
 		n.pool.Release(addr)
+		d.overlayRelease(n, plan.name, addr)
+		return api.Endpoint{}, err
+	}
+	// A daemon killed before the endpoint is recorded removes its TAP.
+	rec := state.Endpoint{Endpoint: api.Endpoint{Name: plan.name, Network: n.name, Netns: plan.nsPath,
+		IfName: plan.ifname, IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), IP6: n.prefix6(addr6)},
+		NetnsDev: plan.ns.dev, NetnsIno: plan.ns.ino}
+	d.begin(rec)
+	ep, err := d.connect(n, plan, addr, addr6)
+	if err != nil {
+		n.pool.Release(addr)
+		n.release6(addr6)
 		d.overlayRelease(n, plan.name, addr)
 		d.end(rec)
 		return api.Endpoint{}, err
@@ -117,6 +126,9 @@ func (d *Daemon) plan(n *network, req api.EndpointCreate) (attachPlan, error) {
 	}
 	if p.ip.IsValid() && n.pool.InUse(p.ip) {
 		return p, fmt.Errorf("%w: address %s is already in use on network %q", ErrConflict, p.ip, n.name)
+	}
+	if p.ip6.IsValid() && n.pool6.InUse(p.ip6) {
+		return p, fmt.Errorf("%w: address %s is already in use on network %q", ErrConflict, p.ip6, n.name)
 	}
 	for _, ep := range n.endpoints {
 		if ep.ns == p.ns {
@@ -178,6 +190,16 @@ func parseAttach(n *network, req api.EndpointCreate) (attachPlan, error) {
 			return p, fmt.Errorf("address %s is outside the subnet %s of network %q", p.ip, n.subnet, n.name)
 		}
 	}
+	if err := parseIP6(n, req, &p); err != nil {
+		return p, err
+	}
+	if p.dhcp && p.mac == nil && n.pool6 != nil {
+		// The SLAAC address the endpoint will configure follows from
+		// its MAC: choose the MAC now to know it.
+		if p.mac, err = randomMAC(); err != nil {
+			return p, err
+		}
+	}
 	if p.mtu == 0 {
 		p.mtu = n.mtu
 	}
@@ -197,7 +219,7 @@ func isZero(b []byte) bool {
 }
 
 // connect opens the device and adds it to the network's switch.
-func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, error) {
+func (d *Daemon) connect(n *network, p attachPlan, addr, addr6 netip.Addr) (*endpoint, error) {
 	// The first network a namespace joins gives it the default route, as
 	// in Docker, unless the namespace already has one of its own.
 	defRoute := !p.dhcp && !d.nsHasEndpoint(p.ns) && !d.routes.hasDefault(p.nsPath)
@@ -213,6 +235,7 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 	if defRoute {
 		tc.Gateway = n.pool.Gateway()
 	}
+	n.tap6(&tc, addr6, p.dhcp, defRoute)
 	dev, err := d.open(tc)
 	if errors.Is(err, tap.ErrExists) {
 		return nil, fmt.Errorf("%w: attach to network %q: %w", ErrConflict, n.name, err)
@@ -221,17 +244,17 @@ func (d *Daemon) connect(n *network, p attachPlan, addr netip.Addr) (*endpoint, 
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, err)
 	}
 	mac := dev.MAC()
-	id, err := n.sw.AddPort(dev, endpointPort(n, p, mac, addr))
+	id, err := n.sw.AddPort(dev, endpointPort(n, p, mac, addr, addr6))
 	if err != nil {
 		unpersist(dev)
 		dev.Close()
 		return nil, fmt.Errorf("attach to network %q: %w", n.name, portError(err))
 	}
 	ep := &endpoint{
-		nsPath: p.nsPath, ns: p.ns, addr: addr, mac: mac, port: id, dev: dev,
+		nsPath: p.nsPath, ns: p.ns, addr: addr, addr6: addr6, mac: mac, port: id, dev: dev,
 		info: api.Endpoint{
 			Name: p.name, Network: n.name, Netns: p.nsPath, IfName: p.ifname, MAC: mac.String(),
-			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), MTU: p.mtu, DefaultRoute: defRoute,
+			IP: netip.PrefixFrom(addr, n.subnet.Bits()).String(), IP6: n.prefix6(addr6), MTU: p.mtu, DefaultRoute: defRoute,
 			Offload: dev.Info().Offload, Aliases: p.aliases, DHCP: p.dhcp, PortSecurity: !p.noPortSecurity,
 		},
 	}
@@ -285,6 +308,7 @@ func (d *Daemon) detach(n *network, ep *endpoint) {
 		d.cfg.Log.Warn("remove port", "network", n.name, "endpoint", ep.info.Name, "err", err)
 	}
 	n.pool.Release(ep.addr)
+	n.release6(ep.addr6)
 	n.publish()
 	d.cfg.Log.Info("endpoint detached", "network", n.name, "endpoint", ep.info.Name)
 	if ep.info.DefaultRoute && !d.closed {

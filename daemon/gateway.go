@@ -27,6 +27,7 @@ func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
 	}
 	g, err := gateway.New(gateway.Config{
 		Subnet: n.subnet, Address: n.pool.Gateway(), MAC: mac, MTU: n.mtu,
+		Subnet6: n.subnet6, Address6: n.gateway6(),
 		NAT: nat.Config{
 			AllowHostLoopback: req.AllowHostLoopback,
 			Deny:              d.inNetworks,
@@ -84,6 +85,9 @@ func (d *Daemon) refreshSubnets() {
 	ps := make([]netip.Prefix, 0, len(d.networks))
 	for _, n := range d.networks {
 		ps = append(ps, n.subnet)
+		if n.subnet6.IsValid() {
+			ps = append(ps, n.subnet6)
+		}
 	}
 	d.subnets.Store(&ps)
 }

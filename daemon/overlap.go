@@ -19,6 +19,9 @@ var alwaysReserved = []hostPrefix{
 	{netip.MustParsePrefix("127.0.0.0/8"), "loopback (127.0.0.0/8)"},
 	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" (0.0.0.0/8)"},
 	{netip.MustParsePrefix("224.0.0.0/3"), "multicast and reserved space (224.0.0.0/3)"},
+	{netip.MustParsePrefix("::/8"), "IPv6 loopback, unspecified and mapped space (::/8)"},
+	{netip.MustParsePrefix("fe80::/10"), "IPv6 link-local space (fe80::/10)"},
+	{netip.MustParsePrefix("ff00::/8"), "IPv6 multicast (ff00::/8)"},
 }
 
 // checkSubnetUse refuses a subnet in the always reserved space and, with

@@ -7,7 +7,7 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// hostPrefixes lists the IPv4 prefixes the daemon's namespace already
+// hostPrefixes lists the IPv4 and IPv6 prefixes the daemon's namespace already
 // uses: its routes (main table, default routes aside) and addresses,
 // except those on switchyard's own host ports.
 func hostPrefixes() ([]hostPrefix, error) {
@@ -20,7 +20,7 @@ func hostPrefixes() ([]hostPrefix, error) {
 		names[l.Attrs().Index] = l.Attrs().Name
 	}
 	var out []hostPrefix
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
@@ -32,7 +32,7 @@ func hostPrefixes() ([]hostPrefix, error) {
 			out = append(out, hostPrefix{p, fmt.Sprintf("the host's route %s dev %s", p, names[r.LinkIndex])})
 		}
 	}
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}

@@ -15,11 +15,12 @@ import (
 // forwarding table and evict other ports' entries.
 const openPortMaxMACs = 256
 
-// endpointPort is an endpoint's switch port: it owns its MAC and address,
-// and unless the endpoint opted out it is locked to them.
-func endpointPort(n *network, p attachPlan, mac net.HardwareAddr, addr netip.Addr) vswitch.PortConfig {
+// endpointPort is an endpoint's switch port: it owns its MAC and
+// addresses (IPv4, and IPv6 on a dual-stack network), and unless the
+// endpoint opted out it is locked to them.
+func endpointPort(n *network, p attachPlan, mac net.HardwareAddr, addr, addr6 netip.Addr) vswitch.PortConfig {
 	pc := vswitch.PortConfig{Name: p.name, VLAN: n.portVLAN(),
-		Security: &vswitch.PortSecurity{MAC: mac, IPs: []netip.Addr{addr}, Locked: !p.noPortSecurity}}
+		Security: &vswitch.PortSecurity{MAC: mac, IPs: addrs(addr, addr6), Locked: !p.noPortSecurity}}
 	if p.noPortSecurity {
 		pc.MaxMACs = openPortMaxMACs
 	}
@@ -30,7 +31,18 @@ func endpointPort(n *network, p attachPlan, mac net.HardwareAddr, addr netip.Add
 // address, so no endpoint can ever claim them.
 func gatewayPort(n *network, mac net.HardwareAddr) vswitch.PortConfig {
 	return vswitch.PortConfig{Name: "gateway", VLAN: n.vlan,
-		Security: &vswitch.PortSecurity{MAC: mac, IPs: []netip.Addr{n.pool.Gateway()}}}
+		Security: &vswitch.PortSecurity{MAC: mac, IPs: addrs(n.pool.Gateway(), n.gateway6())}}
+}
+
+// addrs lists the valid ones of as.
+func addrs(as ...netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(as))
+	for _, a := range as {
+		if a.IsValid() {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // portError maps an address another port owns to a conflict.

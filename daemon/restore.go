@@ -111,12 +111,19 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	if err := d.restoreOverlayAddr(n, rec.Name, pfx.Addr()); err != nil {
 		return err
 	}
+	addr6, err := n.restore6(rec)
+	if err != nil {
+		d.overlayRelease(n, rec.Name, pfx.Addr())
+		return err
+	}
 	if err := n.pool.Reserve(pfx.Addr()); err != nil {
 		d.overlayRelease(n, rec.Name, pfx.Addr())
+		n.release6(addr6)
 		return fmt.Errorf("address %s: %w", pfx.Addr(), err)
 	}
 	release := func() {
 		n.pool.Release(pfx.Addr())
+		n.release6(addr6)
 		d.overlayRelease(n, rec.Name, pfx.Addr())
 	}
 	tc := tap.Config{Netns: rec.Netns, Name: rec.IfName, Existing: true, Persist: true, MTU: rec.MTU, MAC: mac,
@@ -127,19 +134,20 @@ func (d *Daemon) restoreEndpoint(rec state.Endpoint) error {
 	if rec.DefaultRoute {
 		tc.Gateway = n.pool.Gateway()
 	}
+	n.tap6(&tc, addr6, rec.DHCP, rec.DefaultRoute)
 	dev, err := d.open(tc)
 	if err != nil {
 		release()
 		return err
 	}
 	plan := attachPlan{name: rec.Name, noPortSecurity: !rec.PortSecurity}
-	id, err := n.sw.AddPort(dev, endpointPort(n, plan, dev.MAC(), pfx.Addr()))
+	id, err := n.sw.AddPort(dev, endpointPort(n, plan, dev.MAC(), pfx.Addr(), addr6))
 	if err != nil {
 		dev.Close()
 		release()
 		return err
 	}
-	ep := &endpoint{info: rec.Endpoint, nsPath: rec.Netns, ns: key, addr: pfx.Addr(), mac: dev.MAC(), port: id, dev: dev}
+	ep := &endpoint{info: rec.Endpoint, nsPath: rec.Netns, ns: key, addr: pfx.Addr(), addr6: addr6, mac: dev.MAC(), port: id, dev: dev}
 	ep.info.Offload = dev.Info().Offload
 	if rec.SourceTable != 0 {
 		if ep.info.SourceTable, err = d.routes.addSource(rec.Netns, rec.IfName, pfx, n.pool.Gateway()); err != nil {

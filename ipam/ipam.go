@@ -1,6 +1,7 @@
-// Package ipam hands out IPv4 addresses from a network's subnet the way
-// Docker's default IPAM does: the lowest free address first, the network,
-// broadcast and gateway addresses reserved, released addresses reused.
+// Package ipam hands out IPv4 and IPv6 addresses from a network's subnets
+// the way Docker's default IPAM does: the lowest free address first, the
+// network, broadcast and gateway addresses reserved, released addresses
+// reused.
 package ipam
 
 import (

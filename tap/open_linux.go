@@ -131,6 +131,21 @@ func (b *builder) create(cfg Config) error {
 	if b.link, err = h.LinkByName(cfg.Name); err != nil {
 		return fmt.Errorf("looking up the new interface: %w", err)
 	}
+	if cfg.StaticIPv6 {
+		return ignoreRA(cfg.Name)
+	}
+	return nil
+}
+
+// ignoreRA turns router advertisements and SLAAC off for the interface
+// name in the calling thread's namespace (before the link comes up).
+func ignoreRA(name string) error {
+	for _, k := range []string{"accept_ra", "autoconf"} {
+		p := "/proc/sys/net/ipv6/conf/" + name + "/" + k
+		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
+			return fmt.Errorf("ignoring router advertisements: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -239,7 +254,11 @@ func (b *builder) configure(cfg Config) error {
 		if cfg.Existing {
 			addr = h.AddrReplace // it may still have it from an earlier Open
 		}
-		if err := addr(link, &netlink.Addr{IPNet: ipn}); err != nil {
+		na := &netlink.Addr{IPNet: ipn}
+		if p.Addr().Is6() {
+			na.Flags = unix.IFA_F_NODAD
+		}
+		if err := addr(link, na); err != nil {
 			return fmt.Errorf("adding address %v: %w", p, err)
 		}
 	}
@@ -254,6 +273,16 @@ func (b *builder) configure(cfg Config) error {
 		}
 		if err := route(r); err != nil {
 			return fmt.Errorf("adding default route via %v: %w", cfg.Gateway, err)
+		}
+	}
+	if cfg.Gateway6.IsValid() {
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: cfg.Gateway6.AsSlice(), Family: netlink.FAMILY_V6}
+		route := h.RouteAdd
+		if cfg.Existing {
+			route = h.RouteReplace
+		}
+		if err := route(r); err != nil {
+			return fmt.Errorf("adding IPv6 default route via %v: %w", cfg.Gateway6, err)
 		}
 	}
 	return nil

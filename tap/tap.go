@@ -74,6 +74,14 @@ type Config struct {
 	// Gateway, when valid, becomes the default route of its address family
 	// in the namespace, via this interface.
 	Gateway netip.Addr
+	// Gateway6, when valid, becomes the IPv6 default route as well (a
+	// dual-stack interface has one gateway per family).
+	Gateway6 netip.Addr
+	// StaticIPv6 makes the interface ignore router advertisements
+	// (accept_ra=0, autoconf=0): its IPv6 addresses and routes are only
+	// the configured ones. IPv6 Addrs are added without duplicate address
+	// detection either way (they are usable at once).
+	StaticIPv6 bool
 	// Plain opens the device without a virtio-net header (and so without
 	// offloads), using github.com/songgao/water.
 	Plain bool
@@ -139,6 +147,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.Addrs = append([]netip.Prefix(nil), cfg.Addrs...)
 	if cfg.Gateway.IsValid() && (cfg.Gateway.Is4In6() || cfg.Gateway.IsUnspecified()) {
 		return cfg, fmt.Errorf("invalid gateway %v", cfg.Gateway)
+	}
+	if cfg.Gateway6.IsValid() && (!cfg.Gateway6.Is6() || cfg.Gateway6.Is4In6() || cfg.Gateway6.IsUnspecified()) {
+		return cfg, fmt.Errorf("invalid IPv6 gateway %v", cfg.Gateway6)
 	}
 	return cfg, nil
 }

@@ -47,8 +47,10 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	var cf clientFlags
 	var req api.NetworkCreate
 	cf.register(fs)
-	fs.StringVar(&req.Subnet, "subnet", "", "IPv4 subnet in CIDR form (required)")
-	fs.StringVar(&req.Gateway, "gateway", "", "gateway address (default: first address of the subnet)")
+	var subnets, gateways []string
+	fs.StringArrayVar(&subnets, "subnet", nil, "subnet in CIDR form (required); an IPv4 and an IPv6 one make the network dual-stack")
+	fs.StringArrayVar(&gateways, "gateway", nil, "gateway address of its subnet's family (default: the subnet's first address); repeatable")
+	fs.BoolVar(&req.IPv6, "ipv6", false, "make the network dual-stack: a unique local /64 is picked when no IPv6 --subnet is given")
 	fs.Uint16Var(&req.VLAN, "vlan", 0, "802.1Q VLAN ID (1-4094): the network becomes a VLAN of the shared trunk-capable switch")
 	fs.IntVar(&req.MTU, "mtu", 0, "network MTU: the gateway's and the endpoints' default (1500)")
 	fs.BoolVar(&req.AllowHostLoopback, "allow-host-loopback", false, "let the gateway address reach the host's 127.0.0.1 on ports without a gateway service")
@@ -57,13 +59,16 @@ func cmdNetworkCreate(args []string, out io.Writer) error {
 	overlayFlags(fs, &req)
 	uplinkFlags(fs, &req)
 	fs.BoolVar(&req.AllowOverlap, "allow-overlap", false, "allow a subnet overlapping the host's routes or addresses")
-	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback] [--allow-overlap] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...] [--driver uplink --parent IFACE[.VLAN] [--ip-range CIDR] [--aux-address IP]... [--dns-addr IP]]")
+	pos, err := parse(fs, args, 1, 1, "network create NAME --subnet CIDR [--subnet CIDR6 | --ipv6] [--gateway IP]... [--vlan ID] [--mtu N] [--allow-host-loopback] [--allow-overlap] [--dhcp-range CIDR|FIRST-LAST | --no-dhcp] [--driver overlay [--vni N] [--vxlan-port 4789] [--peer IP]...] [--driver uplink --parent IFACE[.VLAN] [--ip-range CIDR] [--aux-address IP]... [--dns-addr IP]]")
 	if err != nil {
 		return err
 	}
 	req.Name = pos[0]
 	if *noDHCP {
 		req.DHCP = "off"
+	}
+	if err := splitFamilies(&req, subnets, gateways); err != nil {
+		return err
 	}
 	if req.Subnet == "" {
 		return usagef("network create: --subnet is required")
@@ -93,7 +98,7 @@ func cmdNetworkLs(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, ns)
 	}
-	return table(out, "NAME\tDRIVER\tSUBNET\tGATEWAY\tVLAN\tVNI\tMTU\tDNS NAMES\tHOST LOOPBACK\tDHCP\tENDPOINTS", func(tw io.Writer) {
+	return table(out, "NAME\tDRIVER\tSUBNET\tGATEWAY\tSUBNET6\tGATEWAY6\tVLAN\tVNI\tMTU\tDNS NAMES\tHOST LOOPBACK\tDHCP\tENDPOINTS", func(tw io.Writer) {
 		for _, n := range ns {
 			vlan, vni := "-", "-"
 			if n.VLAN != 0 {
@@ -102,7 +107,7 @@ func cmdNetworkLs(args []string, out io.Writer) error {
 			if n.VNI != 0 {
 				vni = fmt.Sprint(n.VNI)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\t%v\t%s\t%d\n", n.Name, n.Driver, n.Subnet, n.Gateway, vlan, vni, n.MTU, n.DNSNames, n.AllowHostLoopback, dhcpColumn(n), n.Endpoints)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\t%v\t%s\t%d\n", n.Name, n.Driver, n.Subnet, n.Gateway, orDash(n.Subnet6), orDash(n.Gateway6), vlan, vni, n.MTU, n.DNSNames, n.AllowHostLoopback, dhcpColumn(n), n.Endpoints)
 		}
 	})
 }
@@ -131,6 +136,7 @@ func cmdAttach(args []string, out io.Writer) error {
 	cf.register(fs)
 	fs.StringVar(&req.Name, "name", "", "endpoint name (default: the netns name)")
 	fs.StringVar(&req.IP, "ip", "", "address in the subnet (default: the lowest free one)")
+	fs.StringVar(&req.IP6, "ip6", "", "IPv6 address in a dual-stack network's IPv6 subnet (default: the lowest free one)")
 	fs.StringVar(&req.MAC, "mac", "", "interface MAC address (default: random)")
 	fs.StringVar(&req.IfName, "ifname", "", "interface name in the netns (default: the first free ethN)")
 	fs.IntVar(&req.MTU, "mtu", 0, "interface MTU (the network's, 1500)")
@@ -138,7 +144,7 @@ func cmdAttach(args []string, out io.Writer) error {
 	fs.BoolVar(&req.DHCP, "dhcp", false, "leave the interface unconfigured: a DHCP client gets the reserved address from the gateway")
 	fs.BoolVar(&req.NoPortSecurity, "no-port-security", false, "let the endpoint send from any MAC and claim any free address (nested bridges, VMs)")
 	fs.BoolVar(&req.NoResolvConf, "no-resolv-conf", false, "do not write /etc/netns/NETNS/resolv.conf (the gateway's DNS and search domain) for a named netns")
-	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]")
+	pos, err := parse(fs, args, 2, 2, "attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--ip6 IP6] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]")
 	if err != nil {
 		return err
 	}
@@ -149,6 +155,10 @@ func cmdAttach(args []string, out io.Writer) error {
 	}
 	if cf.json {
 		return printJSON(out, ep)
+	}
+	if ep.IP6 != "" {
+		fmt.Fprintf(out, "%s %s %s %s %s\n", ep.Name, ep.IfName, ep.IP, ep.IP6, ep.MAC)
+		return nil
 	}
 	fmt.Fprintf(out, "%s %s %s %s\n", ep.Name, ep.IfName, ep.IP, ep.MAC)
 	return nil
@@ -188,9 +198,9 @@ func cmdEndpoints(args []string, out io.Writer) error {
 	if cf.json {
 		return printJSON(out, eps)
 	}
-	return table(out, "NETWORK\tNAME\tHOST\tNETNS\tIFNAME\tIP\tMAC\tMTU", func(tw io.Writer) {
+	return table(out, "NETWORK\tNAME\tHOST\tNETNS\tIFNAME\tIP\tIPV6\tMAC\tMTU", func(tw io.Writer) {
 		for _, e := range eps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Network, e.Name, orDash(e.Host), orDash(e.Netns), orDash(e.IfName), e.IP, e.MAC, e.MTU)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Network, e.Name, orDash(e.Host), orDash(e.Netns), orDash(e.IfName), e.IP, orDash(e.IP6), e.MAC, e.MTU)
 		}
 	})
 }

@@ -21,11 +21,11 @@ const usage = `switchyard: container networking in userspace
 
 Usage:
   switchyard up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://H:P[,H:P] --cluster-advertise IP] [flags]
-  switchyard network create NAME --subnet CIDR [--gateway IP] [--vlan ID] [--mtu N] [--allow-host-loopback]
+  switchyard network create NAME --subnet CIDR [--subnet CIDR6 | --ipv6] [--gateway IP]... [--vlan ID] [--mtu N] [--allow-host-loopback]
   switchyard network create NAME --driver overlay --subnet CIDR [--vni N] [--vxlan-port 4789] [--peer IP]...
   switchyard network ls
   switchyard network rm NAME
-  switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]
+  switchyard attach NETWORK NETNS [--name NAME] [--alias NAME]... [--ip IP] [--ip6 IP6] [--mac MAC] [--ifname eth0] [--mtu N] [--dhcp] [--no-port-security] [--no-resolv-conf]
   switchyard detach NETWORK NAME
   switchyard endpoints [NETWORK]
   switchyard fdb NETWORK

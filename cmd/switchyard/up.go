@@ -24,6 +24,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs := newFlags("up")
 	var (
 		config, socket, subnet, gateway      string
+		subnet6, gateway6                    string
 		pcapPath, metricsAddr, stateDir      string
 		ageing                               time.Duration
 		fdbMax, queueLen, txq                int
@@ -36,6 +37,8 @@ func cmdUp(args []string, log *slog.Logger) error {
 	fs.StringVar(&socket, "socket", globals.socket, "control socket path ($SWITCHYARD_SOCKET, default "+api.DefaultSocket+")")
 	fs.StringVar(&subnet, "subnet", "", "subnet of the default network (10.90.0.0/24)")
 	fs.StringVar(&gateway, "gateway", "", "gateway of the default network (10.90.0.1)")
+	fs.StringVar(&subnet6, "subnet6", "", "IPv6 subnet of the default network, making it dual-stack (e.g. fd00:90::/64)")
+	fs.StringVar(&gateway6, "gateway6", "", "IPv6 gateway of the default network (default: the IPv6 subnet's first address)")
 	fs.DurationVar(&ageing, "ageing", 0, "forwarding table ageing time (300s)")
 	fs.IntVar(&fdbMax, "fdb-max", 0, "forwarding table size cap per switch (8192)")
 	fs.IntVar(&queueLen, "queue-len", 0, "egress queue length per port, frames (512)")
@@ -52,7 +55,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	cl.register(fs)
 	fs.StringVar(&stateDir, "state-dir", "", "where the daemon keeps its state for a restart ("+state.DefaultDir+")")
 	fs.BoolVar(&live, "live-restore", false, "on SIGINT/SIGTERM leave endpoints in place for the next start")
-	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [--state-dir DIR] [--live-restore] [flags]"); err != nil {
+	if _, err := parse(fs, args, 0, 0, "up [--config FILE] [--socket PATH] [--subnet CIDR] [--gateway IP] [--subnet6 CIDR [--gateway6 IP]] [--dns-names] [--dhcp] [--pcap FILE] [--metrics-addr HOST:PORT] [--docker-plugin] [--cluster-store etcd://HOST:PORT --cluster-advertise IP] [--state-dir DIR] [--live-restore] [flags]"); err != nil {
 		return err
 	}
 	if missing := nsutil.MissingNetCaps(); len(missing) > 0 {
@@ -74,7 +77,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 	if socket != "" {
 		cfg.Socket = socket
 	}
-	if subnet != "" || gateway != "" || dhcpOn {
+	if subnet != "" || gateway != "" || subnet6 != "" || gateway6 != "" || dhcpOn {
 		if cfg.Networks == nil {
 			cfg.Networks = []daemon.NetworkConfig{daemon.DefaultNetwork}
 		}
@@ -91,6 +94,12 @@ func cmdUp(args []string, log *slog.Logger) error {
 		}
 		if gateway != "" {
 			def.Gateway = gateway
+		}
+		if subnet6 != "" {
+			def.Subnet6, def.Gateway6 = subnet6, ""
+		}
+		if gateway6 != "" {
+			def.Gateway6 = gateway6
 		}
 		if dhcpOn {
 			def.DHCP = "on"
