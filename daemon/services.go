@@ -87,7 +87,7 @@ func (s *services) update(n *network) {
 		if len(ep.mac) == 6 {
 			hw[[6]byte(ep.mac)] = struct{}{}
 		}
-		recs = append(recs, dns.Record{Name: ep.info.Name, Aliases: ep.info.Aliases, Addrs: []netip.Addr{ep.addr}})
+		recs = append(recs, dns.Record{Name: ep.info.Name, Aliases: ep.info.Aliases, Addrs: addrs(ep.addr, ep.addr6)})
 	}
 	recs = append(recs, n.remoteRecords()...)
 	s.macs.Store(&macs)

@@ -9,15 +9,15 @@ import (
 
 // splitFamilies puts network create's --subnet and --gateway values into
 // the request by address family: one subnet of each family at most, and
-// a gateway of a family with its subnet.
+// a gateway of a family with its subnet. Values that do not parse are
+// left to the daemon's checks (the IPv4 fields).
 func splitFamilies(req *api.NetworkCreate, subnets, gateways []string) error {
 	for _, s := range subnets {
+		// What does not parse goes to the daemon as the IPv4 subnet,
+		// which refuses it (exit 1, as every bad request).
 		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return usagef("network create: bad subnet %q: %v", s, err)
-		}
 		dst := &req.Subnet
-		if p.Addr().Is6() && !p.Addr().Is4In6() {
+		if err == nil && p.Addr().Is6() && !p.Addr().Is4In6() {
 			dst = &req.Subnet6
 		}
 		if *dst != "" {
@@ -27,11 +27,8 @@ func splitFamilies(req *api.NetworkCreate, subnets, gateways []string) error {
 	}
 	for _, g := range gateways {
 		a, err := netip.ParseAddr(strings.TrimSpace(g))
-		if err != nil {
-			return usagef("network create: bad gateway %q: %v", g, err)
-		}
 		dst, sub := &req.Gateway, req.Subnet
-		if a.Is6() && !a.Is4In6() {
+		if err == nil && a.Is6() && !a.Is4In6() {
 			dst, sub = &req.Gateway6, req.Subnet6
 		}
 		if *dst != "" {

@@ -24,8 +24,8 @@ func TestSplitFamilies(t *testing.T) {
 		{[]string{"10.1.0.0/24"}, []string{"fd00::1"}, true, api.NetworkCreate{}, "no --subnet of its family"},
 		{[]string{"10.1.0.0/24"}, []string{"10.1.0.1", "10.1.0.2"}, false, api.NetworkCreate{}, "two gateways"},
 		{[]string{"fd00:1::/64"}, nil, false, api.NetworkCreate{}, "IPv6-only networks are not supported yet"},
-		{[]string{"bogus"}, nil, false, api.NetworkCreate{}, "bad subnet"},
-		{[]string{"10.1.0.0/24"}, []string{"bogus"}, false, api.NetworkCreate{}, "bad gateway"},
+		{[]string{"10.1.0.0/33"}, nil, false, api.NetworkCreate{Subnet: "10.1.0.0/33"}, ""}, // the daemon refuses it
+		{[]string{"10.1.0.0/24"}, []string{"bogus"}, false, api.NetworkCreate{Subnet: "10.1.0.0/24", Gateway: "bogus"}, ""},
 	}
 	for _, tc := range tests {
 		req := api.NetworkCreate{IPv6: tc.ipv6}
