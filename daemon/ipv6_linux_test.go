@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	mdns "github.com/miekg/dns"
+
 	"github.com/switchyard/switchyard/api"
 	"github.com/switchyard/switchyard/daemon"
+	"github.com/switchyard/switchyard/nsutil"
 	"github.com/switchyard/switchyard/nsutil/nstest"
 )
 
@@ -217,5 +220,51 @@ func TestUpSubnet6(t *testing.T) {
 	}
 	if _, err := l.c.CreateNetwork(context.Background(), api.NetworkCreate{Name: "x", Subnet: "10.207.8.0/24", Subnet6: "fd00:207:7::/64"}); err == nil || !strings.Contains(err.Error(), "overlaps") {
 		t.Fatalf("overlap with the default network: %v", err)
+	}
+}
+
+// query6 asks the DNS server at server (host:port) from inside ns.
+func query6(t *testing.T, ns, server, name string, qtype uint16) *mdns.Msg {
+	t.Helper()
+	var r *mdns.Msg
+	err := nsutil.Do(nstest.Path(ns), func() (err error) {
+		m := new(mdns.Msg)
+		m.SetQuestion(mdns.Fqdn(name), qtype)
+		c := &mdns.Client{Timeout: 2 * time.Second}
+		r, _, err = c.Exchange(m, server)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("query %s %s at %s from %s: %v", name, mdns.TypeToString[qtype], server, ns, err)
+	}
+	return r
+}
+
+// TestDualStackDNS: the gateway's DNS answers on its IPv6 address too,
+// with AAAA records for endpoint names and aliases and ip6.arpa PTR
+// records for their IPv6 addresses.
+func TestDualStackDNS(t *testing.T) {
+	l := startDaemon(t)
+	l.dualStack("ds", "10.207.9.0/24", "fd00:207:9::/64")
+	a, b := nstest.NewNetns(t), nstest.NewNetns(t)
+	l.attach("ds", a, "")
+	epB, err := l.c.Attach(context.Background(), "ds", api.EndpointCreate{Netns: b, Name: "web", Aliases: []string{"www"}, IP6: "fd00:207:9::80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"web", "www", "web.ds"} {
+		r := query6(t, a, "[fd00:207:9::1]:53", name, mdns.TypeAAAA)
+		if len(r.Answer) != 1 || r.Answer[0].(*mdns.AAAA).AAAA.String() != "fd00:207:9::80" {
+			t.Fatalf("AAAA %s: %v", name, r.Answer)
+		}
+	}
+	r := query6(t, a, "[fd00:207:9::1]:53", "web", mdns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*mdns.A).A.String()+"/24" != epB.IP {
+		t.Fatalf("A web over IPv6: %v", r.Answer)
+	}
+	rev, _ := mdns.ReverseAddr("fd00:207:9::80")
+	r = query6(t, a, "10.207.9.1:53", rev, mdns.TypePTR)
+	if len(r.Answer) != 1 || r.Answer[0].(*mdns.PTR).Ptr != "web.ds." {
+		t.Fatalf("PTR %s: %v", rev, r.Answer)
 	}
 }
