@@ -27,7 +27,7 @@ func (d *Daemon) startGateway(n *network, req api.NetworkCreate) error {
 	}
 	g, err := gateway.New(gateway.Config{
 		Subnet: n.subnet, Address: n.pool.Gateway(), MAC: mac, MTU: n.mtu,
-		Subnet6: n.subnet6, Address6: n.gateway6(),
+		Subnet6: n.subnet6, Address6: n.gateway6(), ForwardPing6: true,
 		NAT: nat.Config{
 			AllowHostLoopback: req.AllowHostLoopback,
 			Deny:              d.inNetworks,

@@ -65,6 +65,10 @@ type Config struct {
 	// by SLAAC). Zero: IPv4 only.
 	Subnet6               netip.Prefix
 	Address6, DNSAddress6 netip.Addr
+	// ForwardPing6 forwards ICMPv6 echo requests to outside addresses
+	// through the NAT's ping sockets, as IPv4 echoes are (the daemon);
+	// false drops them (the rootless helper, as slirp4netns).
+	ForwardPing6 bool
 	// UnreachableHostLoopback answers connections to Address that host
 	// loopback does not allow with ICMP network unreachable, as
 	// slirp4netns --disable-host-loopback does, instead of a reset.

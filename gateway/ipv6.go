@@ -13,6 +13,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"github.com/switchyard/switchyard/nat"
 )
 
 // Router advertisement parameters (what slirp4netns/libslirp advertise,
@@ -132,11 +134,15 @@ func (g *Gateway) interceptIPv6(frame []byte) bool {
 			return !g.isOwn6(header.NDPNeighborSolicit(icmp.MessageBody()).TargetAddress())
 		case header.ICMPv6EchoRequest:
 			g.maybeRA(src)
-			if !g.isOwn6(ip.DestinationAddress()) {
-				g.nat.DropPing()
-				return true
+			if g.isOwn6(ip.DestinationAddress()) {
+				return false
 			}
-			return false
+			if g.cfg.ForwardPing6 && len(payload) >= header.ICMPv6EchoMinimumSize {
+				g.forwardPing6(src, ip, header.ICMPv6(payload))
+			} else {
+				g.nat.DropPing()
+			}
+			return true
 		case header.ICMPv6RouterAdvert, header.ICMPv6RedirectMsg:
 			return true // the gateway is the only router
 		}
@@ -287,6 +293,35 @@ func unreachableFrame6(req header.Ethernet, srcMAC tcpip.LinkAddress, ip header.
 	m.SetType(header.ICMPv6DstUnreachable)
 	m.SetCode(header.ICMPv6NetworkUnreachable)
 	copy(m[header.ICMPv6DstUnreachableMinimumSize:], quote)
+	m.SetChecksum(^checksum.Checksum(m, header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, src, dst, uint16(len(m)))))
+	return b
+}
+
+// forwardPing6 hands an IPv6 echo request to the NAT and, when the
+// outside answers, sends the endpoint the reply.
+func (g *Gateway) forwardPing6(endpointMAC tcpip.LinkAddress, ip header.IPv6, req header.ICMPv6) {
+	e := nat.Echo{
+		From: netip.AddrFrom16(ip.SourceAddress().As16()),
+		To:   netip.AddrFrom16(ip.DestinationAddress().As16()),
+		ID:   req.Ident(), Seq: req.Sequence(),
+		Data: append([]byte(nil), req.Payload()...),
+	}
+	g.nat.Ping(e, func(ans nat.Echo) { g.inject(echoReplyFrame6(endpointMAC, g.link.mac, ans)) })
+}
+
+// echoReplyFrame6 builds the Ethernet frame carrying an ICMPv6 echo reply.
+func echoReplyFrame6(dstMAC, srcMAC tcpip.LinkAddress, e nat.Echo) []byte {
+	icmpLen := header.ICMPv6EchoMinimumSize + len(e.Data)
+	b := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+icmpLen)
+	header.Ethernet(b).Encode(&header.EthernetFields{SrcAddr: srcMAC, DstAddr: dstMAC, Type: header.IPv6ProtocolNumber})
+	src, dst := tcpip.AddrFrom16(e.From.As16()), tcpip.AddrFrom16(e.To.As16())
+	header.IPv6(b[header.EthernetMinimumSize:]).Encode(&header.IPv6Fields{PayloadLength: uint16(icmpLen),
+		TransportProtocol: header.ICMPv6ProtocolNumber, HopLimit: 64, SrcAddr: src, DstAddr: dst})
+	m := header.ICMPv6(b[header.EthernetMinimumSize+header.IPv6MinimumSize:])
+	m.SetType(header.ICMPv6EchoReply)
+	m.SetIdent(e.ID)
+	m.SetSequence(e.Seq)
+	copy(m.Payload(), e.Data)
 	m.SetChecksum(^checksum.Checksum(m, header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, src, dst, uint16(len(m)))))
 	return b
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // Echo is an ICMP echo request an endpoint sent to an outside address, or
@@ -78,7 +79,7 @@ func (n *NAT) Ping(e Echo, reply func(Echo)) bool {
 		p.dropped.Add(1)
 		return false
 	}
-	if _, ok := n.target(netip.AddrPortFrom(e.To, 0)); !ok || e.To == n.cfg.Gateway {
+	if _, ok := n.target(netip.AddrPortFrom(e.To, 0)); !ok || e.To == n.cfg.Gateway || e.To == n.cfg.Gateway6 {
 		n.table.policy.Add(1)
 		return false
 	}
@@ -102,16 +103,35 @@ func (n *NAT) Ping(e Echo, reply func(Echo)) bool {
 	return true
 }
 
-// echo sends one request on its own ping socket and waits for the answer.
+// echoFamily is what an echo of one address family needs: the ping
+// socket's network and address, the ICMP protocol number and the
+// request and reply types.
+type echoFamily struct {
+	network, laddr string
+	proto          int
+	req, reply     icmp.Type
+}
+
+var (
+	echo4 = echoFamily{"udp4", "0.0.0.0", 1, ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply}
+	echo6 = echoFamily{"udp6", "::", 58, ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply}
+)
+
+// echo sends one request on its own ping socket (ICMP or ICMPv6, by the
+// destination's family) and waits for the answer.
 func (p *pinger) echo(e Echo) (Echo, error) {
-	c, err := icmp.ListenPacket("udp4", "0.0.0.0")
+	f := echo4
+	if e.To.Is6() {
+		f = echo6
+	}
+	c, err := icmp.ListenPacket(f.network, f.laddr)
 	if err != nil {
 		return Echo{}, err
 	}
 	defer c.Close()
 	stop := closeOnDone(p.done, c)
 	defer stop()
-	msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: int(e.ID), Seq: int(e.Seq), Data: e.Data}}
+	msg := icmp.Message{Type: f.req, Body: &icmp.Echo{ID: int(e.ID), Seq: int(e.Seq), Data: e.Data}}
 	b, err := msg.Marshal(nil)
 	if err != nil {
 		return Echo{}, err
@@ -126,8 +146,8 @@ func (p *pinger) echo(e Echo) (Echo, error) {
 		if err != nil {
 			return Echo{}, err
 		}
-		m, err := icmp.ParseMessage(1, buf[:k])
-		if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+		m, err := icmp.ParseMessage(f.proto, buf[:k])
+		if err != nil || m.Type != f.reply {
 			continue
 		}
 		if body, ok := m.Body.(*icmp.Echo); ok && body.Seq == int(e.Seq) {
