@@ -16,11 +16,14 @@ type published struct {
 	spec    portmap.Spec
 	path    string
 	backend netip.Addr
-	note    string         // why path is narrower than asked
-	blocked string         // at publish: why the kernel path cannot serve external clients
-	rules   *portmap.Rules // the table kmap is in (kernel path)
-	kmap    *portmap.Mapping
-	ids     []proxy.ID
+	// backend6 is the endpoint's IPv6 address (zero when it has none):
+	// the userspace path's IPv6 clients reach it.
+	backend6 netip.Addr
+	note     string         // why path is narrower than asked
+	blocked  string         // at publish: why the kernel path cannot serve external clients
+	rules    *portmap.Rules // the table kmap is in (kernel path)
+	kmap     *portmap.Mapping
+	ids      []proxy.ID
 	// busy: a Publish or Unpublish is installing or removing this entry
 	// without d.mu; it alone touches kmap and ids until it clears busy.
 	busy bool

@@ -31,7 +31,7 @@ func (d *Daemon) reserve(network string, spec portmap.Spec, path, note string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &published{network: network, spec: spec, path: path, backend: backend, note: note, busy: true}
+	p := &published{network: network, spec: spec, path: path, backend: backend, backend6: n.backend6(backend), note: note, busy: true}
 	if _, dup := d.published[p.key()]; dup {
 		return nil, nil, fmt.Errorf("%w: %s is already published on network %q", ErrConflict, spec, network)
 	}
@@ -160,7 +160,7 @@ func (d *Daemon) installProxy(n *network, p *published) ([]proxy.ID, error) {
 	var all []proxy.ID
 	for _, listen := range listenAddrs(s) {
 		ids, err := d.proxy.AddRange(proxy.Mapping{Proto: proxy.Proto(s.Proto), Listen: netip.AddrPortFrom(listen, s.HostPort),
-			Backend: netip.AddrPortFrom(p.backend, s.Port), Dialer: n.gw}, s.Count())
+			Backend: netip.AddrPortFrom(p.backend, s.Port), Dialer: dualDialer{n.gw, p.backend6}}, s.Count())
 		switch {
 		case err != nil && listen == netip.IPv6Unspecified() && noIPv6(err):
 			d.cfg.Log.Info("no IPv6 on this host: published port listens on IPv4 only", "spec", s.String(), "err", err)

@@ -195,7 +195,7 @@ func (d *Daemon) restorePublished(rec state.Published) error {
 	if rec.Path != api.PathBoth && rec.Path != api.PathKernel && rec.Path != api.PathUserspace {
 		return fmt.Errorf("bad path %q", rec.Path)
 	}
-	p := &published{network: rec.Network, spec: spec, path: rec.Path, backend: backend}
+	p := &published{network: rec.Network, spec: spec, path: rec.Path, backend: backend, backend6: n.backend6(backend)}
 	if _, dup := d.published[p.key()]; dup {
 		return fmt.Errorf("recorded twice")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 
 	"github.com/switchyard/switchyard/flow/netstack"
 )
@@ -24,7 +25,7 @@ func (g *Gateway) DialTCP(ctx context.Context, src, dst netip.AddrPort) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	c, err := netstack.DialTCP(ctx, g.stack, local, remote, ipv4.ProtocolNumber)
+	c, err := netstack.DialTCP(ctx, g.stack, local, remote, proto(dst))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: dial %s as %s: %w", dst, src.Addr(), err)
 	}
@@ -37,15 +38,26 @@ func (g *Gateway) DialUDP(ctx context.Context, src, dst netip.AddrPort) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	c, err := netstack.DialUDP(g.stack, local, remote, ipv4.ProtocolNumber)
+	c, err := netstack.DialUDP(g.stack, local, remote, proto(dst))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: dial udp %s as %s: %w", dst, src.Addr(), err)
 	}
 	return c, nil
 }
 
+// proto is the network protocol of a dial to dst.
+func proto(dst netip.AddrPort) tcpip.NetworkProtocolNumber {
+	if dst.Addr().Is6() {
+		return ipv6.ProtocolNumber
+	}
+	return ipv4.ProtocolNumber
+}
+
 // dialAddrs picks the source a published port's connection uses.
 func (g *Gateway) dialAddrs(src, dst netip.AddrPort) (tcpip.FullAddress, tcpip.FullAddress, error) {
+	if dst.Addr().Is6() {
+		return g.dialAddrs6(src, dst)
+	}
 	if !dst.Addr().Is4() || !g.cfg.Subnet.Contains(dst.Addr()) {
 		return tcpip.FullAddress{}, tcpip.FullAddress{}, fmt.Errorf("gateway: %s is not in the network %s", dst, g.cfg.Subnet)
 	}
@@ -55,5 +67,21 @@ func (g *Gateway) dialAddrs(src, dst netip.AddrPort) (tcpip.FullAddress, tcpip.F
 	}
 	local := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(s.As4())}
 	remote := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(dst.Addr().As4()), Port: dst.Port()}
+	return local, remote, nil
+}
+
+// dialAddrs6 is dialAddrs for an endpoint's IPv6 address: the client's
+// own IPv6 address is the source unless it is loopback, link-local or in
+// the network (then the gateway's IPv6 address is).
+func (g *Gateway) dialAddrs6(src, dst netip.AddrPort) (tcpip.FullAddress, tcpip.FullAddress, error) {
+	if !g.cfg.Subnet6.IsValid() || !g.cfg.Subnet6.Contains(dst.Addr()) {
+		return tcpip.FullAddress{}, tcpip.FullAddress{}, fmt.Errorf("gateway: %s is not in the network %s", dst, g.cfg.Subnet6)
+	}
+	s := src.Addr()
+	if !s.Is6() || s.Is4In6() || s.IsLoopback() || s.IsUnspecified() || s.IsLinkLocalUnicast() || s.IsMulticast() || g.cfg.Subnet6.Contains(s) {
+		s = g.cfg.Address6
+	}
+	local := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom16(s.WithZone("").As16())}
+	remote := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom16(dst.Addr().As16()), Port: dst.Port()}
 	return local, remote, nil
 }

@@ -118,3 +118,41 @@ func TestNAT66(t *testing.T) {
 		t.Fatalf("conntrack shows no IPv6 flow:\n%s", ct)
 	}
 }
+
+// TestPublishIPv6KeepsClient: a port published on an IPv6 host address
+// reaches a dual-stack endpoint's IPv6 address by the userspace path and
+// the endpoint sees the IPv6 client's own address; a host-local [::1]
+// client is seen as the gateway's IPv6 address; IPv4 clients still reach
+// the IPv4 address.
+func TestPublishIPv6KeepsClient(t *testing.T) {
+	h := newNetHost(t)
+	cl := nstest.NewNetns(t)
+	var r [3]byte
+	rand.Read(r[:])
+	link := "syh" + hex.EncodeToString(r[:])
+	must(t, "ip", "-n", h.ns, "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", cl)
+	must(t, "ip", "-n", h.ns, "addr", "add", "fd00:66:2::1/64", "dev", link, "nodad")
+	must(t, "ip", "-n", h.ns, "addr", "add", "10.66.2.1/24", "dev", link)
+	must(t, "ip", "-n", h.ns, "link", "set", link, "up")
+	must(t, "ip", "-n", cl, "addr", "add", "fd00:66:2::2/64", "dev", "eth0", "nodad")
+	must(t, "ip", "-n", cl, "addr", "add", "10.66.2.2/24", "dev", "eth0")
+	must(t, "ip", "-n", cl, "link", "set", "eth0", "up")
+	h.up()
+	h.sy("network", "create", "ds", "--subnet", "10.208.3.0/24", "--subnet", "fd00:208:3::/64")
+	web := nstest.NewNetns(t)
+	h.sy("attach", "ds", web, "--name", "web")
+	serveWho(t, web, ":80")
+	h.sy("publish", "ds", "[fd00:66:2::1]:8086:web:80", "--path", "userspace")
+	h.sy("publish", "ds", "[::1]:8087:web:80", "--path", "userspace")
+	h.sy("publish", "ds", "10.66.2.1:8088:web:80", "--path", "userspace")
+	for _, tc := range []struct{ ns, addr, want string }{
+		{cl, "[fd00:66:2::1]:8086", "[fd00:66:2::2]:"},
+		{h.ns, "[::1]:8087", "[fd00:208:3::1]:"},
+		{cl, "10.66.2.1:8088", "10.66.2.2:"},
+	} {
+		got, err := ask(tc.ns, tc.addr)
+		if err != nil || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s from %s: endpoint saw %q (%v), want %s...", tc.addr, tc.ns, got, err, tc.want)
+		}
+	}
+}
