@@ -330,6 +330,11 @@ func (d *Daemon) moveDefaultRoute(gone *endpoint) {
 				return
 			}
 			ep.info.DefaultRoute = true
+			if gw6 := n.gateway6(); gw6.IsValid() && ep.addr6.IsValid() && !ep.info.DHCP {
+				if err := d.routes.setDefault(ep.nsPath, ep.info.IfName, gw6); err != nil {
+					d.cfg.Log.Warn("IPv6 default route not moved", "endpoint", ep.info.Name, "err", err)
+				}
+			}
 			d.cfg.Log.Info("default route moved", "network", n.name, "endpoint", ep.info.Name, "gateway", n.pool.Gateway())
 			return
 		}

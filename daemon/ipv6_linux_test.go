@@ -268,3 +268,29 @@ func TestDualStackDNS(t *testing.T) {
 		t.Fatalf("PTR %s: %v", rev, r.Answer)
 	}
 }
+
+// TestDualStackDefaultRouteMoves: when the endpoint carrying a
+// namespace's default routes detaches, the IPv6 default route moves to
+// the namespace's other dual-stack network with the IPv4 one.
+func TestDualStackDefaultRouteMoves(t *testing.T) {
+	l := startDaemon(t)
+	l.dualStack("one", "10.207.10.0/24", "fd00:207:10::/64")
+	l.dualStack("two", "10.207.11.0/24", "fd00:207:11::/64")
+	m := nstest.NewNetns(t)
+	e1 := l.attach("one", m, "")
+	if _, err := l.c.Attach(context.Background(), "two", api.EndpointCreate{Netns: m, Name: "m2"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := nstest.Exec(m, "ip", "-6", "route", "show", "default"); !strings.Contains(out, "via fd00:207:10::1") || strings.Contains(out, "fd00:207:11::1") {
+		t.Fatalf("IPv6 default routes before: %q", out)
+	}
+	if err := l.c.Detach(context.Background(), "one", e1.Name); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := nstest.Exec(m, "ip", "-6", "route", "show", "default"); !strings.Contains(out, "via fd00:207:11::1 dev eth1") {
+		t.Fatalf("IPv6 default route after detach: %q", out)
+	}
+	if err := ping6(m, "fd00:207:11::1"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -73,7 +73,8 @@ func hasDefaultRoute(nsPath string) bool {
 	return found
 }
 
-// setDefaultRoute makes gw on ifname the namespace's IPv4 default route.
+// setDefaultRoute makes gw on ifname the namespace's default route of
+// gw's family.
 func setDefaultRoute(nsPath, ifname string, gw netip.Addr) error {
 	return inNetns(nsPath, func(h *netlink.Handle) error {
 		link, err := h.LinkByName(ifname)
