@@ -280,10 +280,26 @@ func (d *Daemon) Detach(network, name string) error {
 	}
 	ep, ok := n.endpoints[name]
 	if !ok {
-		return fmt.Errorf("%w: endpoint %q not found on network %q", ErrNotFound, name, network)
+		return fmt.Errorf("%w: endpoint %q not found on network %q%s", ErrNotFound, name, network, n.netnsHint(name))
 	}
 	d.detach(n, ep)
 	return nil
+}
+
+// netnsHint names the endpoint that a namespace spec given in place of
+// an endpoint name (`detach NETWORK NETNS`, as attach takes it) stands
+// for on n, or returns "" when it is not one of n's namespaces.
+func (n *network) netnsHint(spec string) string {
+	path, err := nsutil.Resolve(spec)
+	if err != nil {
+		return ""
+	}
+	for _, ep := range n.endpoints {
+		if ep.info.Netns == path {
+			return fmt.Sprintf("; netns %s is attached as %q: detach takes the endpoint's name (switchyard detach %s %s)", spec, ep.info.Name, n.name, ep.info.Name)
+		}
+	}
+	return ""
 }
 
 // detach undoes connect; d.mu must be held. When the endpoint carried its

@@ -1,9 +1,14 @@
 package daemon
 
-import "testing"
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
 
 // FuzzParseConfig: any bytes give a valid configuration or an error,
-// never a panic; an accepted one passes validation again.
+// never a panic; an error's place is inside the input; an accepted one
+// passes validation again.
 func FuzzParseConfig(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"ageing_time": "10m", "fdb_max": 100}`, `{"networks": [{"name": "x", "subnet": "10.1.0.0/24"}]}`,
@@ -13,6 +18,12 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data)
+		var ce *ConfigError
+		if errors.As(err, &ce) && ce.Line != 0 {
+			if lines := 1 + bytes.Count(data, []byte{'\n'}); ce.Line < 1 || ce.Line > lines || ce.Column < 1 || ce.Column > len(data)+1 {
+				t.Fatalf("error placed at %d:%d outside the input (%d lines, %d bytes): %v", ce.Line, ce.Column, lines, len(data), err)
+			}
+		}
 		if err != nil {
 			return
 		}

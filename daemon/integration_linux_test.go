@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -246,6 +247,26 @@ func TestDetachAndShutdownRemoveTAPs(t *testing.T) {
 	out, _ := nstest.Exec(a, "ip", "-o", "link")
 	if bytes.Contains([]byte(out), []byte("eth")) {
 		t.Fatalf("links left: %s", out)
+	}
+}
+
+// TestDetachByNetnsHintsName: `detach NETWORK NETNS` for an endpoint
+// attached under another name is refused, naming the endpoint to detach;
+// a namespace that is not on the network gets no hint.
+func TestDetachByNetnsHintsName(t *testing.T) {
+	l := startDaemon(t)
+	a, other := nstest.NewNetns(t), nstest.NewNetns(t)
+	l.attachWith("default", api.EndpointCreate{Netns: a, Name: "web"})
+	err := l.c.Detach(context.Background(), "default", a)
+	want := fmt.Sprintf("netns %s is attached as \"web\": detach takes the endpoint's name (switchyard detach default web)", a)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("detach by netns: %v, want the hint %q", err, want)
+	}
+	if err := l.c.Detach(context.Background(), "default", other); err == nil || strings.Contains(err.Error(), "attached as") {
+		t.Fatalf("detach of a namespace not on the network: %v, want not found without a hint", err)
+	}
+	if err := l.c.Detach(context.Background(), "default", "web"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -79,19 +79,23 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestBadConfigFile: a configuration file that cannot be used stops `up`
+// with one line naming the file and, where the decoder can place the
+// mistake, its line and column.
 func TestBadConfigFile(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{
-		"syntax.json":  `{"networks": [`,
-		"unknown.json": `{"bogus": 1}`,
-		"subnet.json":  `{"networks": [{"name": "x", "subnet": "10.0.0.0/99"}]}`,
-		"ageing.json":  `{"ageing_time": "forever"}`,
+	for name, tc := range map[string]struct{ body, want string }{
+		"syntax.json":  {"{\"networks\": [", ":1:15: unexpected EOF"},
+		"unknown.json": {"{\"fdb_max\": 1,\n  \"bogus\": 1}", ":2:3: json: unknown field \"bogus\""},
+		"type.json":    {"{\"networks\": [{\"name\": 5}]}", ":1:24: json: cannot unmarshal number"},
+		"subnet.json":  {`{"networks": [{"name": "x", "subnet": "10.0.0.0/99"}]}`, `: network "x"`},
+		"ageing.json":  {`{"ageing_time": "forever"}`, `: time: invalid duration "forever"`},
 	} {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o600)
+		os.WriteFile(p, []byte(tc.body), 0o600)
 		_, stderr, code := sy(t, "up", "--config", p, "--socket", filepath.Join(dir, "s.sock"))
-		if code != 1 || !strings.Contains(stderr, "config") {
-			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+		if want := "switchyard: config " + p + tc.want; code != 1 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: exit %d, stderr %q, want exit 1 and one line starting %q", name, code, stderr, want)
 		}
 	}
 }
@@ -125,6 +129,23 @@ func startUp(t *testing.T, extra ...string) (string, *exec.Cmd) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return "--socket=" + sock, cmd
+}
+
+// TestSecondUpOnBusySocket: `up` on the socket of a running daemon says
+// so in one line and exits 1 before creating (or logging) anything.
+func TestSecondUpOnBusySocket(t *testing.T) {
+	sock, _ := startUp(t)
+	state := filepath.Join(t.TempDir(), "state")
+	_, stderr, code := sy(t, "up", sock, "--state-dir", state)
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "another switchyard daemon is listening") {
+		t.Fatalf("second up: exit %d, stderr %q, want exit 1 and one line saying the socket is busy", code, stderr)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("second up created its state directory %s (%v)", state, err)
+	}
+	if _, _, code := sy(t, sock, "endpoints"); code != 0 {
+		t.Errorf("the first daemon stopped answering after the second up (endpoints exit %d)", code)
+	}
 }
 
 func TestDaemonBadInputAndCleanShutdown(t *testing.T) {

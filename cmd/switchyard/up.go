@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -68,7 +69,7 @@ func cmdUp(args []string, log *slog.Logger) error {
 			return fmt.Errorf("config: %w", err)
 		}
 		if cfg, err = daemon.ParseConfig(data); err != nil {
-			return err
+			return configError(config, err)
 		}
 	}
 	if env := os.Getenv("SWITCHYARD_SOCKET"); env != "" && cfg.Socket == "" {
@@ -147,16 +148,21 @@ func setIf(dst *int, v int) {
 
 // serve runs the daemon, and the sidecars enabled, until SIGINT/SIGTERM.
 func serve(cfg daemon.Config, sc sidecars) error {
+	// The socket first: a second `up` on a busy socket stops before it
+	// creates (and logs) networks it would only tear down again.
+	if cfg.Socket == "" {
+		cfg.Socket = api.DefaultSocket
+	}
+	ln, err := daemon.Listen(cfg.Socket)
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(cfg, nil)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	cfg = d.Config()
-	ln, err := daemon.Listen(cfg.Socket)
-	if err != nil {
-		d.Close()
-		return err
-	}
 	runs, err := sc.listen(d, cfg.Log)
 	if err != nil {
 		ln.Close()
@@ -175,4 +181,14 @@ func serve(cfg daemon.Config, sc sidecars) error {
 	wg.Wait()
 	cfg.Log.Info("switchyard down")
 	return err
+}
+
+// configError names the configuration file in err, with the line and
+// column when the decoder could place it (file:line:column, as compilers).
+func configError(file string, err error) error {
+	var ce *daemon.ConfigError
+	if errors.As(err, &ce) && ce.Line > 0 {
+		return fmt.Errorf("config %s:%d:%d: %w", file, ce.Line, ce.Column, ce.Err)
+	}
+	return fmt.Errorf("config %s: %s", file, strings.TrimPrefix(err.Error(), "config: "))
 }
