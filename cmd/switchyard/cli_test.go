@@ -131,23 +131,6 @@ func startUp(t *testing.T, extra ...string) (string, *exec.Cmd) {
 	return "--socket=" + sock, cmd
 }
 
-// TestSecondUpOnBusySocket: `up` on the socket of a running daemon says
-// so in one line and exits 1 before creating (or logging) anything.
-func TestSecondUpOnBusySocket(t *testing.T) {
-	sock, _ := startUp(t)
-	state := filepath.Join(t.TempDir(), "state")
-	_, stderr, code := sy(t, "up", sock, "--state-dir", state)
-	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "another switchyard daemon is listening") {
-		t.Fatalf("second up: exit %d, stderr %q, want exit 1 and one line saying the socket is busy", code, stderr)
-	}
-	if _, err := os.Stat(state); !os.IsNotExist(err) {
-		t.Errorf("second up created its state directory %s (%v)", state, err)
-	}
-	if _, _, code := sy(t, sock, "endpoints"); code != 0 {
-		t.Errorf("the first daemon stopped answering after the second up (endpoints exit %d)", code)
-	}
-}
-
 func TestDaemonBadInputAndCleanShutdown(t *testing.T) {
 	sock, cmd := startUp(t)
 	a := nstest.NewNetns(t)

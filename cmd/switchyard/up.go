@@ -148,21 +148,16 @@ func setIf(dst *int, v int) {
 
 // serve runs the daemon, and the sidecars enabled, until SIGINT/SIGTERM.
 func serve(cfg daemon.Config, sc sidecars) error {
-	// The socket first: a second `up` on a busy socket stops before it
-	// creates (and logs) networks it would only tear down again.
-	if cfg.Socket == "" {
-		cfg.Socket = api.DefaultSocket
-	}
-	ln, err := daemon.Listen(cfg.Socket)
-	if err != nil {
-		return err
-	}
 	d, err := daemon.New(cfg, nil)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	cfg = d.Config()
+	ln, err := daemon.Listen(cfg.Socket)
+	if err != nil {
+		d.Close()
+		return err
+	}
 	runs, err := sc.listen(d, cfg.Log)
 	if err != nil {
 		ln.Close()
